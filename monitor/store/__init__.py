@@ -1,0 +1,1 @@
+"""The store: the only schema, the engine, and every SQL statement of the project."""
