@@ -29,15 +29,18 @@ run: $(STAMP)
 	  $(BIN)/finsentinel --config $(CONFIG) dashboard & \
 	  $(BIN)/finsentinel --config $(CONFIG) run
 
-# The same product against the offline demo newswire on 127.0.0.1 (no internet needed).
+# The same product against the offline demo newswire on 127.0.0.1 (no internet needed):
+# demo feeds with scripted negative bursts, the monitor, a local alert receiver (alerts are
+# printed and appended to $(DEMO_DIR)/alerts.jsonl) and the dashboard.
 demo: $(STAMP)
-	$(BIN)/finsentinel demo-feeds --port $(DEMO_PORT) --write-config $(DEMO_DIR)/config.toml --config-only
-	$(BIN)/finsentinel --config $(DEMO_DIR)/config.toml db upgrade
-	$(BIN)/finsentinel --config $(DEMO_DIR)/config.toml bootstrap
+	@mkdir -p $(DEMO_DIR)
 	@trap 'kill 0' EXIT INT TERM; \
-	  $(BIN)/finsentinel demo-feeds --port $(DEMO_PORT) & \
-	  $(BIN)/finsentinel --config $(DEMO_DIR)/config.toml dashboard & \
-	  $(BIN)/finsentinel --config $(DEMO_DIR)/config.toml run
+	  $(BIN)/finsentinel demo-feeds --port $(DEMO_PORT) --write-config $(DEMO_DIR)/config.toml & \
+	  until $(BIN)/finsentinel --config $(DEMO_DIR)/config.toml db upgrade 2>/dev/null; do sleep 1; done; \
+	  $(BIN)/finsentinel --config $(DEMO_DIR)/config.toml bootstrap && \
+	  { $(BIN)/finsentinel alerts receive --port 8766 --out $(DEMO_DIR)/alerts.jsonl & \
+	    $(BIN)/finsentinel --config $(DEMO_DIR)/config.toml dashboard & \
+	    $(BIN)/finsentinel --config $(DEMO_DIR)/config.toml run; }
 
 # The whole suite, slow tests included, on both cores. Store tests also run on PostgreSQL
 # when FINSENTINEL_TEST_POSTGRES_URL is set (.ci/run starts a server and sets it).

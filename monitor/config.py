@@ -7,7 +7,14 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from monitor.errors import ConfigError
 from monitor.types import FeedSpec
@@ -53,6 +60,9 @@ class FetchConfig(_Section):
     backoff_max_seconds: float = Field(6 * 3600.0, gt=0)
     jitter: float = Field(0.1, ge=0, le=1)
     future_tolerance_minutes: float = Field(10.0, ge=0)
+    # Most seconds one fetch may take in all (redirects + body), so a server dripping bytes
+    # slower than read_timeout cannot hold a fetch worker forever.
+    total_timeout: float = Field(120.0, gt=0)
 
 
 class FeedConfig(_Section):
@@ -78,21 +88,80 @@ class ModelConfig(_Section):
     topics: tuple[str, ...] = DEFAULT_TOPICS
     bootstrap_data: str = ""  # empty = the labelled set shipped with the package
     server_url: str = ""  # a model server to score through instead of loading locally
+    # On CPU, score with an int8 ONNX Runtime copy of each version (built once, cached in the
+    # version folder; several times faster than fp32 torch; benchmarks/scoring.py prints the
+    # speed and how often its labels agree with fp32). false = fp32 torch.
+    cpu_int8: bool = True
 
 
 class AlertChannelConfig(_Section):
     name: str = Field(min_length=1)
     # Apprise URLs carry tokens: give the NAME of an environment variable holding the URL.
-    url_env: str = Field(min_length=1)
+    url_env: str = ""
+    # Or the Apprise URL itself, for token-free channels (e.g. json://127.0.0.1:8765/alerts).
+    url: str = ""
+
+    @model_validator(mode="after")
+    def _one_url_source(self) -> AlertChannelConfig:
+        if bool(self.url_env) == bool(self.url):
+            raise ValueError(f"channel {self.name!r}: set exactly one of url_env (name of an "
+                             "environment variable holding the Apprise URL) or url")
+        return self
+
+
+class AlertRuleConfig(_Section):
+    name: str = Field(min_length=1, max_length=100)
+    # Scope kinds the rule watches: all articles, each topic, each feed.
+    scopes: tuple[Literal["all", "topic", "feed"], ...] = Field(("all",), min_length=1)
+    # Current window; 0 = alerts.window_minutes. Bucketed on divisors of a day, 5 min to 12 h.
+    window_minutes: int = Field(0, ge=0, le=720)
+    preset: Literal["low", "medium", "high", ""] = ""  # "" = alerts.preset
+    # Explicit thresholds; each one set (> 0) overrides the preset's value.
+    max_p_value: float = Field(0.0, ge=0, lt=1)  # Poisson tail probability at most this
+    min_count: float = Field(0.0, ge=0)  # confidence-weighted negatives in the window
+    min_ratio: float = Field(0.0, ge=0)  # observed / expected at least this
+
+
+DEFAULT_ALERT_RULES: tuple[AlertRuleConfig, ...] = (
+    AlertRuleConfig(name="market", scopes=("all",)),
+    AlertRuleConfig(name="topics", scopes=("topic",)),
+    AlertRuleConfig(name="feeds", scopes=("feed",)),
+)
 
 
 class AlertsConfig(_Section):
     enabled: bool = True
     preset: Literal["low", "medium", "high"] = "medium"
-    window_minutes: float = Field(60.0, gt=0)
-    baseline_days: float = Field(7.0, gt=0)
+    # Default window of the rules (whole minutes, 5-720); 30 tuned on benchmarks/alerts.py.
+    window_minutes: float = Field(30.0, gt=0)
+    baseline_days: float = Field(7.0, gt=0)  # history the detector compares a window with
     channels: tuple[AlertChannelConfig, ...] = ()
     dashboard_url: str = "http://127.0.0.1:8501"
+    rules: tuple[AlertRuleConfig, ...] = DEFAULT_ALERT_RULES  # detection rules (see above)
+    for_minutes: float = Field(0.0, ge=0)  # a burst must last this long before it fires
+    cooldown_minutes: float = Field(60.0, ge=0)  # after a resolve, no new alert for rule+scope
+    repeat_minutes: float = Field(240.0, ge=0)  # re-notify an unacknowledged firing alert; 0 = never
+    notify_resolved: bool = True  # also notify when a fired alert resolves
+    headlines: int = Field(5, ge=0, le=50)  # top negative headlines kept and sent per alert
+    retry_base_seconds: float = Field(30.0, gt=0)  # first delivery retry delay (doubles)
+    retry_max_seconds: float = Field(3600.0, gt=0)  # cap on the delivery retry delay
+
+    @field_validator("rules")
+    @classmethod
+    def _unique_rule_names(cls, rules: tuple[AlertRuleConfig, ...]) -> tuple[AlertRuleConfig, ...]:
+        names = [r.name for r in rules]
+        if len(set(names)) != len(names):
+            raise ValueError("alert rule names must be unique")
+        return rules
+
+    @field_validator("channels")
+    @classmethod
+    def _unique_channel_names(
+            cls, channels: tuple[AlertChannelConfig, ...]) -> tuple[AlertChannelConfig, ...]:
+        names = [c.name for c in channels]
+        if len(set(names)) != len(names):
+            raise ValueError("alert channel names must be unique")
+        return channels
 
 
 class DashboardConfig(_Section):
@@ -191,10 +260,27 @@ def load_config(path: str | Path | None = None, *, env: dict[str, str] | None = 
     return config_from_dict(data, base_dir=p.resolve().parent, source=str(p), env=env)
 
 
+def active_env_overrides(env: dict[str, str] | None = None) -> tuple[str, ...]:
+    """Names of the environment variables that currently override config-file values."""
+    env = dict(os.environ) if env is None else env
+    return tuple(name for name in (DATABASE_URL_ENV,) if env.get(name))
+
+
+def secret_from_env(name: str, env: dict[str, str] | None = None) -> str | None:
+    """The value of the environment variable the config names for a secret; None if unset."""
+    if not name:
+        return None
+    env = dict(os.environ) if env is None else env
+    return env.get(name) or None
+
+
 def redacted_dump(config: Config) -> dict[str, Any]:
     """The effective configuration as a plain dict, passwords in URLs replaced by ***."""
     data = config.model_dump(mode="json")
     data["database"]["url"] = _redact_url(config.database_url)
+    for channel in data["alerts"]["channels"]:
+        if channel.get("url"):
+            channel["url"] = channel["url"].split("://", 1)[0] + "://***"  # may carry tokens
     data.pop("base_dir", None)
     return data
 

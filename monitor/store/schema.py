@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -176,6 +177,10 @@ alerts = Table(
     Column("evidence", JSON, nullable=False, default=dict),
     Index("ix_alerts_state", "state"),
     Index("ix_alerts_rule_scope", "rule", "scope_kind", "scope_value"),
+    # One open (pending/firing) alert per rule and scope, enforced by the database too.
+    Index("uq_alerts_open_rule_scope", "rule", "scope_kind", "scope_value", unique=True,
+          sqlite_where=text("state IN ('pending', 'firing')"),
+          postgresql_where=text("state IN ('pending', 'firing')")),
 )
 
 # Delivery state per alert, channel and event: written with the alert, before any send.

@@ -36,8 +36,14 @@ def save_predictions(conn: Connection, predictions: Sequence[Prediction], now: d
     if not fresh:
         return 0
     conn.execute(insert(scores), [_score_row(p, now) for p in fresh])
+    _update_current(conn, fresh)
+    return len(fresh)
+
+
+def _update_current(conn: Connection, predictions: Sequence[Prediction]) -> None:
+    """Point the articles' current-score columns at these predictions."""
     for task, cols in _CURRENT_COLUMNS.items():
-        rows = [_current_row(p, cols) for p in fresh if p.task == task]
+        rows = [_current_row(p, cols) for p in predictions if p.task == task]
         if rows:
             values: dict[str, Any] = {c: bindparam(f"v_{c}") for c in cols}
             if task == Task.SENTIMENT.value:
@@ -45,13 +51,14 @@ def save_predictions(conn: Connection, predictions: Sequence[Prediction], now: d
                                for c in ("p_negative", "p_neutral", "p_positive")})
             stmt = update(articles).where(articles.c.id == bindparam("b_id")).values(**values)
             conn.execute(stmt, rows)
-    return len(fresh)
 
 
 def _score_row(p: Prediction, now: datetime) -> dict[str, Any]:
     row: dict[str, Any] = {"article_id": p.article_id, "task": p.task,
                            "model_version": p.model_version, "label": p.label,
-                           "confidence": p.confidence, "probs": dict(p.probs), "scored_at": now}
+                           "confidence": p.confidence, "probs": dict(p.probs), "scored_at": now,
+                           # Every row has the same keys: executemany needs one shape.
+                           "p_negative": None, "p_neutral": None, "p_positive": None}
     if p.task == Task.SENTIMENT.value:
         row.update(p_negative=p.probs.get("negative"), p_neutral=p.probs.get("neutral"),
                    p_positive=p.probs.get("positive"))
@@ -92,3 +99,24 @@ def articles_to_score(conn: Connection, task: str, version: str, *, limit: int,
 def score_history(conn: Connection, article_id: int) -> list[dict[str, Any]]:
     q = select(scores).where(scores.c.article_id == article_id).order_by(scores.c.id)
     return [dict(r._mapping) for r in conn.execute(q)]
+
+
+def restore_current_scores(conn: Connection, task: str, version: str, *,
+                           published_since: datetime, limit: int = 1000) -> int:
+    """Point current columns back at `version`'s stored scores for articles in the window.
+
+    After a rollback (or re-activating an older version) the articles already scored by it
+    keep their history rows, so articles_to_score skips them; this moves their current
+    columns back without re-running the model. Returns how many articles were updated.
+    """
+    version_col = articles.c[_CURRENT_COLUMNS[task][2]]
+    q = (select(scores.c.article_id, scores.c.label, scores.c.probs)
+         .join(articles, articles.c.id == scores.c.article_id)
+         .where(scores.c.task == task, scores.c.model_version == version,
+                articles.c.published_at >= published_since,
+                (version_col != version) | version_col.is_(None))
+         .limit(limit))
+    preds = [Prediction(article_id=r.article_id, task=task, model_version=version,
+                        label=r.label, probs=dict(r.probs or {})) for r in conn.execute(q)]
+    _update_current(conn, preds)
+    return len(preds)

@@ -120,7 +120,11 @@ def test_scores_keep_history_and_current_columns(any_engine: Engine) -> None:
         assert len(todo) == 2
         probs = {"negative": 0.7, "neutral": 0.2, "positive": 0.1}
         preds = [Prediction(a.id, "sentiment", "v1", "negative", probs) for a in todo]
-        assert S.save_predictions(conn, preds, NOW) == 2
+        topics = [Prediction(a.id, "topic", "t1", "Energy | Oil", {"Energy | Oil": 0.9,
+                                                                    "Markets": 0.1})
+                  for a in todo]
+        # One call may mix tasks (the score job stores both heads' results together).
+        assert S.save_predictions(conn, preds + topics, NOW) == 4
         assert S.save_predictions(conn, preds, NOW) == 0  # idempotent
         assert S.articles_to_score(conn, "sentiment", "v1", limit=10) == []
         # A new version re-scores only the window it is asked for; history stays.
@@ -132,7 +136,8 @@ def test_scores_keep_history_and_current_columns(any_engine: Engine) -> None:
         S.save_predictions(conn, [Prediction(window[0].id, "sentiment", "v2", "positive", new)],
                            NOW)
         history = S.score_history(conn, window[0].id)
-        assert [h["model_version"] for h in history] == ["v1", "v2"]
+        assert [(h["task"], h["model_version"]) for h in history] == [
+            ("sentiment", "v1"), ("topic", "t1"), ("sentiment", "v2")]
         row = conn.exec_driver_sql(
             f"SELECT sentiment, p_positive, sentiment_version FROM articles "
             f"WHERE id = {window[0].id}").one()

@@ -1,0 +1,182 @@
+"""Accuracy benchmark: fine-tune on the real labelled data in ../shared/data, score a held-out part.
+
+For each dataset a fixed, seeded, stratified 20% is held out for testing; the rest is split
+again into training and validation (validation drives early stopping). The fine-tuned model
+is printed side by side with a named baseline run on the same split: TF-IDF + logistic
+regression (scikit-learn), and with the issue's targets.
+
+    nice python benchmarks/accuracy.py                 # all three datasets, default recipe
+    nice python benchmarks/accuracy.py --quick         # smoke run: small subsets, one epoch
+    nice python benchmarks/accuracy.py --datasets fpb --epochs 10 --lr 1e-4
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import random
+import sys
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from monitor.config import DEFAULT_TOPICS  # noqa: E402
+from monitor.scoring.base_model import load_base_for_classification, resolve_base_model  # noqa: E402
+from monitor.types import SENTIMENT_LABELS  # noqa: E402
+from training.data import Example, load_labelled, stratified_split  # noqa: E402
+from training.evaluate import evaluate_examples, format_metrics, metrics_report  # noqa: E402
+from training.labels_map import parse_label_map  # noqa: E402
+from training.train import TrainParams, fit  # noqa: E402
+
+SHARED = ROOT.parent / "shared" / "data"
+HOLDOUT_SEED = 2026
+HOLDOUT_FRACTION = 0.2
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    task: str
+    path: Path
+    label_map: str | None
+    target: str  # the issue's target, for the printout
+    labels: tuple[str, ...]
+
+
+DATASETS = {
+    "fpb": Dataset("FPB 50agree dev", "sentiment", SHARED / "fpb" / "fpb_50agree_dev.tsv", None,
+                   "macro-F1 >= 0.85, accuracy >= 0.87, <= 15 min on 2 cores",
+                   SENTIMENT_LABELS),
+    "twitter": Dataset("Twitter sentiment train", "sentiment",
+                       SHARED / "twitter-financial-news-sentiment" / "sent_train.csv",
+                       "0=negative,1=positive,2=neutral", "macro-F1 >= 0.88", SENTIMENT_LABELS),
+    "topic": Dataset("Twitter topic train", "topic",
+                     SHARED / "twitter-financial-news-topic" / "topic_train.csv",
+                     str(SHARED / "twitter-financial-news-topic" / "topic_labels.json"),
+                     "accuracy >= 0.90", DEFAULT_TOPICS),
+}
+
+
+def baseline(train: list[Example], test: list[Example], labels: tuple[str, ...]) -> dict:
+    """TF-IDF (word 1-2 grams) + class-balanced logistic regression on the same split."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    vec = TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True)
+    x = vec.fit_transform([e.text for e in train])
+    clf = LogisticRegression(max_iter=2000, C=10.0, class_weight="balanced")
+    clf.fit(x, [e.label for e in train])
+    pred = clf.predict(vec.transform([e.text for e in test]))
+    return metrics_report([e.label for e in test], list(pred), labels)
+
+
+def _split(ds: Dataset) -> tuple[list[Example], list[Example]]:
+    """(train+validation rows, fixed held-out test rows) of a dataset."""
+    data = load_labelled([ds.path], ds.task, ds.labels, label_map=parse_label_map(ds.label_map))
+    return stratified_split(data.examples, HOLDOUT_FRACTION, HOLDOUT_SEED)
+
+
+def run_dataset(ds: Dataset, params: TrainParams, *, quick: bool, max_train: int | None,
+                base_model: str, augment: tuple[Dataset, ...] = ()) -> dict:
+    rest, test = _split(ds)
+    if quick:  # test is sorted by label: shuffle before taking a small slice of it
+        random.Random(HOLDOUT_SEED).shuffle(test)
+        rest, test = rest[:400], test[:200]
+    if max_train is not None:
+        rest = rest[:max_train]
+    train, val = stratified_split(rest, params.eval_fraction, params.seed)
+    # Extra in-domain training rows from other datasets of the same task (their own
+    # held-out parts stay out); validation and test stay on this dataset only.
+    seen = {e.text for e in val + test}
+    for extra in augment:
+        train += [e for e in _split(extra)[0] if e.text not in seen]
+    random.Random(params.seed).shuffle(train)
+    started = time.monotonic()
+    base = resolve_base_model(base_model)
+    model, tokenizer = load_base_for_classification(base, ds.labels)
+    result = fit(model, tokenizer, train, val, ds.labels, params, progress=True)
+    seconds = time.monotonic() - started
+    metrics = evaluate_examples(result.model, tokenizer, [e.text for e in test],
+                                [e.label for e in test], ds.labels,
+                                max_length=params.max_length)
+    base_metrics = baseline(train + val, test, ds.labels)
+    return {"name": ds.name, "target": ds.target, "n_train": len(train), "n_val": len(val),
+            "n_test": len(test), "seconds": seconds, "best_epoch": result.best_epoch,
+            "metrics": metrics, "baseline": base_metrics}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--datasets", default="fpb,twitter,topic",
+                    help="comma-separated subset of: " + ", ".join(DATASETS))
+    ap.add_argument("--quick", action="store_true", help="small subsets, one epoch (smoke run)")
+    ap.add_argument("--epochs", type=int, default=None)
+    ap.add_argument("--lr", type=float, default=None)
+    ap.add_argument("--batch-size", type=int, default=None)
+    ap.add_argument("--max-length", type=int, default=None)
+    ap.add_argument("--patience", type=int, default=None)
+    ap.add_argument("--max-train", type=int, default=None,
+                    help="cap the training rows (time-boxed runs)")
+    ap.add_argument("--base-model", default="packaged")
+    ap.add_argument("--augment", default="",
+                    help="also train on these datasets' training parts (same task), e.g. twitter")
+    ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--threads", type=int, default=None,
+                    help="torch CPU threads (1 avoids oversubscription on a busy machine)")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    params = TrainParams(seed=args.seed, eval_fraction=0.1)
+    overrides = {k: v for k, v in {"epochs": args.epochs, "lr": args.lr,
+                                   "batch_size": args.batch_size,
+                                   "max_length": args.max_length,
+                                   "patience": args.patience,
+                                   "threads": args.threads}.items() if v is not None}
+    if args.quick:
+        overrides.setdefault("epochs", 1)
+    params = replace(params, **overrides)
+    names = [n.strip() for n in args.datasets.split(",") if n.strip()]
+    unknown = [n for n in names if n not in DATASETS]
+    if unknown:
+        ap.error(f"unknown dataset(s) {unknown}; choose from {', '.join(DATASETS)}")
+    missing = [str(DATASETS[n].path) for n in names if not DATASETS[n].path.is_file()]
+    if missing:
+        print(f"shared data not found: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    print(f"recipe: {params}")
+    results = []
+    for name in names:
+        print(f"\n=== {DATASETS[name].name} ===", flush=True)
+        augment = tuple(DATASETS[a] for a in args.augment.split(",") if a.strip() and a != name
+                        and DATASETS[a].task == DATASETS[name].task)
+        r = run_dataset(DATASETS[name], params, quick=args.quick, max_train=args.max_train,
+                        base_model=args.base_model, augment=augment)
+        if augment:
+            r["name"] += " +" + "+".join(a.name.split()[0] for a in augment)
+        print(format_metrics(r["metrics"]))
+        results.append(r)
+    print("\n" + summary(results))
+    return 0
+
+
+def summary(results: list[dict]) -> str:
+    head = (f"{'dataset':<26}{'train/val/test':>18}{'acc':>8}{'macro-F1':>10}"
+            f"{'baseline acc':>14}{'baseline F1':>13}{'F1 ratio':>10}{'train s':>9}  target")
+    lines = [head, "-" * len(head)]
+    for r in results:
+        m, b = r["metrics"], r["baseline"]
+        ratio = m["macro_f1"] / b["macro_f1"] if b["macro_f1"] else float("nan")
+        lines.append(f"{r['name']:<26}{r['n_train']:>7}/{r['n_val']}/{r['n_test']:<6}"
+                     f"{m['accuracy']:>8.4f}{m['macro_f1']:>10.4f}{b['accuracy']:>14.4f}"
+                     f"{b['macro_f1']:>13.4f}{ratio:>10.3f}{r['seconds']:>9.0f}  {r['target']}")
+    lines.append("baseline = TF-IDF (1-2 grams) + logistic regression on the same train+val rows")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The Streamlit dashboard: reads through monitor.store; never imports torch or transformers."""

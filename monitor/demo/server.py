@@ -1,0 +1,171 @@
+"""The demo newswire's HTTP server: RSS feeds over 127.0.0.1 with ETag/Last-Modified (304)."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from monitor.demo.newswire import DEFAULT_SEED, FEEDS, FEEDS_BY_SLUG, generate_items
+from monitor.demo.rss import http_date, render_rss
+
+log = logging.getLogger(__name__)
+
+
+class NewswireServer:
+    """Serves every demo feed at /feeds/<slug>.xml; an index at /.
+
+    clock: where "now" comes from (tests pass a fixed one so every poll sees the same
+    documents); anchor: when the scripted bursts happen (default: server start);
+    delays: seconds to wait before answering, per feed slug (to make a poll slow on purpose).
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, seed: int = DEFAULT_SEED,
+                 anchor: datetime | None = None, clock: Callable[[], datetime] | None = None,
+                 history_days: float = 7.0, burst_every_hours: float = 6.0,
+                 delays: Mapping[str, float] | None = None) -> None:
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.host = host
+        self.seed = seed
+        self.anchor = (anchor or self.clock()).replace(microsecond=0)
+        self.history_days = history_days
+        self.burst_every_hours = burst_every_hours
+        self.delays = dict(delays or {})
+        self.requests = 0
+        self._lock = threading.Lock()
+        self._httpd = ThreadingHTTPServer((host, port), _Handler)
+        self._httpd.daemon_threads = True
+        self._httpd.newswire = self  # type: ignore[attr-defined]
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        # Listening on every interface still means "reach me on loopback" for local clients.
+        host = "127.0.0.1" if self.host in ("", "0.0.0.0") else self.host
+        return f"http://{host}:{self._httpd.server_port}"
+
+    def feed_urls(self) -> dict[str, str]:
+        """Feed title -> URL, in the order of monitor.demo.newswire.FEEDS."""
+        return {f.title: f"{self.url}/feeds/{f.slug}.xml" for f in FEEDS}
+
+    def document(self, slug: str) -> tuple[bytes, str, datetime]:
+        """(RSS body, ETag, Last-Modified) of a feed as of the server clock."""
+        feed = FEEDS_BY_SLUG[slug]
+        items = generate_items(feed, seed=self.seed, anchor=self.anchor, now=self.clock(),
+                               history_days=self.history_days,
+                               burst_every_hours=self.burst_every_hours)
+        newest = items[0].published_at if items else self.anchor
+        body = render_rss(feed, items, self.url, newest)
+        etag = '"' + hashlib.sha256(body).hexdigest()[:20] + '"'
+        return body, etag, newest.replace(microsecond=0)
+
+    def count_request(self) -> None:
+        with self._lock:
+            self.requests += 1
+
+    def start(self) -> NewswireServer:
+        """Serve in a background thread (tests, embedding); returns self."""
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True,
+                                        name="demo-newswire")
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self._httpd.serve_forever()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._httpd.shutdown()
+            self._thread.join(timeout=5)
+        self._httpd.server_close()
+
+    def __enter__(self) -> NewswireServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "FinSentinelDemoNewswire/1.0"
+
+    @property
+    def newswire(self) -> NewswireServer:
+        return self.server.newswire  # type: ignore[attr-defined,no-any-return]
+
+    def do_HEAD(self) -> None:
+        self._respond(head=True)
+
+    def do_GET(self) -> None:
+        self._respond(head=False)
+
+    def _respond(self, *, head: bool) -> None:
+        nw = self.newswire
+        nw.count_request()
+        path = self.path.split("?", 1)[0]
+        if path.startswith("/feeds/") and path.endswith(".xml"):
+            slug = path[len("/feeds/"):-len(".xml")]
+            if slug in FEEDS_BY_SLUG:
+                time.sleep(nw.delays.get(slug, 0.0))
+                self._feed(slug, head=head)
+                return
+        if path in ("/", "/index.html"):
+            self._send(200, "text/html; charset=utf-8", self._index(), head=head)
+        elif path.startswith("/news/"):
+            guid = html.escape(path[len("/news/"):])
+            page = (f"<html><body><h1>Demo story {guid}</h1><p>This fictional story was "
+                    "generated by FinSentinel's offline demo newswire.</p></body></html>")
+            self._send(200, "text/html; charset=utf-8", page.encode(), head=head)
+        else:
+            self._send(404, "text/plain; charset=utf-8", b"not found\n", head=head)
+
+    def _feed(self, slug: str, *, head: bool) -> None:
+        body, etag, last_modified = self.newswire.document(slug)
+        headers = {"ETag": etag, "Last-Modified": http_date(last_modified),
+                   "Cache-Control": "max-age=0"}
+        if self._not_modified(etag, last_modified):
+            self._send(304, None, b"", head=True, headers=headers)
+        else:
+            self._send(200, "application/rss+xml; charset=utf-8", body, head=head,
+                       headers=headers)
+
+    def _not_modified(self, etag: str, last_modified: datetime) -> bool:
+        inm = self.headers.get("If-None-Match")
+        if inm is not None:  # RFC 9110: If-None-Match wins over If-Modified-Since
+            return etag in [t.strip() for t in inm.split(",")] or inm.strip() == "*"
+        ims = self.headers.get("If-Modified-Since")
+        if ims:
+            try:
+                return last_modified <= parsedate_to_datetime(ims)
+            except (TypeError, ValueError):
+                return False
+        return False
+
+    def _index(self) -> bytes:
+        links = "".join(f'<li><a href="{u}">{html.escape(t)}</a></li>'
+                        for t, u in self.newswire.feed_urls().items())
+        return (f"<html><head><title>FinSentinel demo newswire</title></head><body>"
+                f"<h1>FinSentinel demo newswire</h1><p>Fictional financial news, generated "
+                f"offline.</p><ul>{links}</ul></body></html>").encode()
+
+    def _send(self, status: int, ctype: str | None, body: bytes, *, head: bool,
+              headers: Mapping[str, str] | None = None) -> None:
+        self.send_response(status)
+        if ctype:
+            self.send_header("Content-Type", ctype)
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(0 if status == 304 else len(body)))
+        self.end_headers()
+        if not head and status != 304:
+            self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (stdlib name)
+        log.debug("%s %s", self.address_string(), format % args)

@@ -1,0 +1,210 @@
+"""Classifiers: texts -> class probabilities, in length-sorted batches, on GPU or CPU.
+
+Two implementations of one Protocol: ``TorchClassifier`` (any device; autocast bf16/fp16 on
+a GPU, fp32 on CPU) and ``OnnxClassifier`` (CPU, the int8 ONNX Runtime copy of a version
+built by monitor.scoring.onnx_cache). Both tokenise the whole list once without padding,
+sort by token length so each batch pads only to its own longest text, and return results in
+the caller's order.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from monitor.config import Config
+from monitor.errors import ModelError
+from monitor.scoring.artifact import LoadedModel
+
+log = logging.getLogger(__name__)
+
+
+class Classifier(Protocol):
+    """What the score job needs from a model: its identity and probabilities per text."""
+
+    version: str
+    task: str
+    labels: tuple[str, ...]
+    backend: str
+
+    def predict_proba(self, texts: Sequence[str]) -> list[dict[str, float]]:
+        """One {label: probability} dict per text, in input order; each sums to 1."""
+        ...
+
+
+def resolve_device(setting: str) -> str:
+    """"auto" -> cuda if available, else mps, else cpu; an explicit choice is checked."""
+    import torch
+
+    if setting == "auto":
+        if torch.cuda.is_available():
+            return "cuda"
+        mps = getattr(torch.backends, "mps", None)
+        return "mps" if mps is not None and mps.is_available() else "cpu"
+    if setting == "cuda" and not torch.cuda.is_available():
+        raise ModelError("model.device is 'cuda' but no CUDA GPU is available to torch; "
+                         "set model.device = 'auto' or 'cpu'")
+    if setting == "mps" and not torch.backends.mps.is_available():
+        raise ModelError("model.device is 'mps' but MPS is not available; "
+                         "set model.device = 'auto' or 'cpu'")
+    return setting
+
+
+def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> Iterator[list[int]]:
+    """Index batches of similar length (shortest first), so padding stays small."""
+    order = sorted(range(len(lengths)), key=lambda i: (lengths[i], i))
+    for start in range(0, len(order), batch_size):
+        yield order[start:start + batch_size]
+
+
+def pad_batch(ids: Sequence[Sequence[int]], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
+    """Right-pad token id lists to the longest one: (input_ids, attention_mask) int64."""
+    width = max(len(x) for x in ids)
+    input_ids = np.full((len(ids), width), pad_id, dtype=np.int64)
+    mask = np.zeros((len(ids), width), dtype=np.int64)
+    for row, seq in enumerate(ids):
+        input_ids[row, :len(seq)] = seq
+        mask[row, :len(seq)] = 1
+    return input_ids, mask
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits.astype(np.float64) - logits.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _tokenize(tokenizer: Any, texts: Sequence[str], max_length: int) -> list[list[int]]:
+    # Empty strings still yield [CLS] [SEP]: every article gets a prediction.
+    enc = tokenizer(list(texts), truncation=True, max_length=max_length, padding=False)
+    return [list(x) for x in enc["input_ids"]]
+
+
+def _pad_id(tokenizer: Any) -> int:
+    pad = getattr(tokenizer, "pad_token_id", None)
+    return 0 if pad is None else int(pad)
+
+
+class _BatchedClassifier:
+    """Shared tokenise -> sort -> batch -> restore-order loop; subclasses run the model."""
+
+    backend = "base"
+
+    def __init__(self, *, tokenizer: Any, labels: Sequence[str], version: str, task: str,
+                 batch_size: int, max_length: int) -> None:
+        self.tokenizer = tokenizer
+        self.labels = tuple(labels)
+        self.version = version
+        self.task = task
+        self.batch_size = batch_size
+        self.max_length = max_length
+        self._pad_id = _pad_id(tokenizer)
+
+    def predict_proba(self, texts: Sequence[str]) -> list[dict[str, float]]:
+        if not texts:
+            return []
+        ids = _tokenize(self.tokenizer, texts, self.max_length)
+        probs = np.zeros((len(ids), len(self.labels)), dtype=np.float64)
+        for idx in length_sorted_batches([len(x) for x in ids], self.batch_size):
+            input_ids, mask = pad_batch([ids[i] for i in idx], self._pad_id)
+            logits = self._logits(input_ids, mask)
+            if logits.shape != (len(idx), len(self.labels)):
+                raise ModelError(f"model version {self.version} returned logits of shape "
+                                 f"{logits.shape}, expected ({len(idx)}, {len(self.labels)})")
+            probs[idx] = softmax(logits)
+        return [dict(zip(self.labels, map(float, row), strict=True)) for row in probs]
+
+    def _logits(self, input_ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+
+class TorchClassifier(_BatchedClassifier):
+    """A transformers model in eval mode under inference_mode; autocast on a GPU."""
+
+    backend = "torch"
+
+    def __init__(self, loaded: LoadedModel, *, device: str = "cpu", batch_size: int = 32,
+                 max_length: int = 64) -> None:
+        import torch
+
+        super().__init__(tokenizer=loaded.tokenizer, labels=loaded.labels,
+                         version=loaded.version, task=loaded.task, batch_size=batch_size,
+                         max_length=max_length)
+        self.device = device
+        self.model = loaded.model.to(device).eval()
+        self._autocast_dtype: Any = None
+        if device == "cuda":
+            self._autocast_dtype = (torch.bfloat16 if torch.cuda.is_bf16_supported()
+                                    else torch.float16)
+        elif device == "mps":
+            self._autocast_dtype = torch.float16
+        self.backend = f"torch-{device}" + ("" if self._autocast_dtype is None else
+                                            f"-{str(self._autocast_dtype).split('.')[-1]}")
+
+    def _logits(self, input_ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        import torch
+
+        with torch.inference_mode():
+            ids_t = torch.from_numpy(input_ids).to(self.device)
+            mask_t = torch.from_numpy(mask).to(self.device)
+            if self._autocast_dtype is not None:
+                with torch.autocast(device_type=self.device, dtype=self._autocast_dtype):
+                    out = self.model(input_ids=ids_t, attention_mask=mask_t).logits
+            else:
+                out = self.model(input_ids=ids_t, attention_mask=mask_t).logits
+            return out.float().cpu().numpy()
+
+
+class OnnxClassifier(_BatchedClassifier):
+    """An ONNX Runtime session on CPU (the int8 copy cached in the version folder)."""
+
+    backend = "onnx-int8"
+
+    def __init__(self, onnx_path: Path, *, tokenizer: Any, labels: Sequence[str], version: str,
+                 task: str, batch_size: int = 32, max_length: int = 64,
+                 threads: int = 0) -> None:
+        import onnxruntime as ort
+
+        super().__init__(tokenizer=tokenizer, labels=labels, version=version, task=task,
+                         batch_size=batch_size, max_length=max_length)
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.intra_op_num_threads = threads  # 0 = one per physical core
+        opts.inter_op_num_threads = 1  # a BERT graph is a chain: parallel ops buy nothing
+        try:
+            self.session = ort.InferenceSession(str(onnx_path), opts,
+                                                providers=["CPUExecutionProvider"])
+        except Exception as err:  # onnxruntime raises its own Fail/InvalidGraph types
+            raise ModelError(f"ONNX model {onnx_path} could not be opened: {err}") from None
+        self._inputs = {i.name for i in self.session.get_inputs()}
+
+    def _logits(self, input_ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        feeds = {"input_ids": input_ids, "attention_mask": mask}
+        if "token_type_ids" in self._inputs:
+            feeds["token_type_ids"] = np.zeros_like(input_ids)
+        return np.asarray(self.session.run(None, feeds)[0])
+
+
+def make_classifier(loaded: LoadedModel, config: Config) -> Classifier:
+    """The fastest classifier for this machine: int8 ONNX on CPU when enabled and buildable,
+    else torch (fp32 on CPU, autocast on GPU)."""
+    device = resolve_device(config.model.device)
+    batch_size, max_length = config.model.batch_size, config.model.max_length
+    if device == "cpu" and config.model.cpu_int8 and loaded.path is not None:
+        from monitor.scoring.onnx_cache import ensure_int8_onnx
+
+        onnx_path = ensure_int8_onnx(loaded)
+        if onnx_path is not None:
+            try:
+                return OnnxClassifier(onnx_path, tokenizer=loaded.tokenizer,
+                                      labels=loaded.labels, version=loaded.version,
+                                      task=loaded.task, batch_size=batch_size,
+                                      max_length=max_length)
+            except ModelError as err:
+                log.warning("%s; scoring %s with torch instead", err, loaded.version)
+    return TorchClassifier(loaded, device=device, batch_size=batch_size,
+                           max_length=max_length)

@@ -1,0 +1,235 @@
+"""The score job: score pending articles with each task's active version, batch by batch.
+
+Called by the scheduler every few seconds and by `finsentinel score`. Each run asks the
+registry which version is active, so `finsentinel models activate` takes effect on the next
+run without a restart. A new active version first scores never-scored articles, then
+re-scores the articles published within ``model.rescore_window_hours`` before its activation;
+older articles keep their earlier scores (every score row names its version). Each batch is
+stored in its own transaction and already-stored (article, task, version) rows are skipped,
+so a crash loses at most one batch of work and a re-run is harmless.
+
+A version that cannot be loaded (corrupt, missing, hash mismatch) is logged once and its
+articles wait, unscored; the job returns normally so ingestion keeps running.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from monitor.config import Config
+from monitor.errors import ModelError
+from monitor.scoring import registry
+from monitor.scoring.artifact import LoadedModel
+from monitor.scoring.classifier import Classifier
+from monitor.store.scores import articles_to_score, restore_current_scores, save_predictions
+from monitor.text import model_input
+from monitor.types import SENTIMENT_LABELS, Prediction, Task
+
+log = logging.getLogger(__name__)
+
+# A version that failed to load is retried this often (someone may repair the folder).
+RETRY_FAILED_LOAD = timedelta(minutes=10)
+# Articles per transaction: several model batches, so one commit covers real work.
+ARTICLES_PER_CHUNK_FACTOR = 8
+
+
+@dataclass(frozen=True)
+class TaskReport:
+    """What one run did for one task."""
+
+    task: str
+    version: str | None
+    scored: int = 0  # never-scored articles that got a score
+    rescored: int = 0  # articles in the window re-scored by a newly active version
+    restored: int = 0  # articles whose current scores moved back to stored ones (rollback)
+    backend: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class ScoreReport:
+    """What one run of the score job did, per task."""
+
+    tasks: tuple[TaskReport, ...]
+
+    @property
+    def scored(self) -> int:
+        return sum(t.scored + t.rescored for t in self.tasks)
+
+    @property
+    def errors(self) -> dict[str, str]:
+        return {t.task: t.error for t in self.tasks if t.error}
+
+
+def _default_build(loaded: LoadedModel, config: Config) -> Classifier:
+    from monitor.scoring.classifier import make_classifier
+
+    return make_classifier(loaded, config)
+
+
+def _default_load(path: Path) -> LoadedModel:
+    from monitor.scoring.artifact import load_version
+
+    return load_version(path)
+
+
+@dataclass
+class ModelCache:
+    """Loaded classifiers kept in-process, keyed by version; load failures remembered.
+
+    One cache lives for the life of the monitor process, so a model is loaded once, and a
+    version that replaced it is dropped to free memory.
+    """
+
+    load: Callable[[Path], LoadedModel] = _default_load
+    build: Callable[[LoadedModel, Config], Classifier] = _default_build
+    _models: dict[str, Classifier] = field(default_factory=dict)
+    _failed: dict[str, tuple[str, datetime]] = field(default_factory=dict)
+    _told_no_active: set[str] = field(default_factory=set)
+
+    def get(self, active: registry.ActiveVersion, config: Config,
+            now: datetime) -> Classifier | None:
+        """The classifier for the active version, or None (reason in error_for)."""
+        self._told_no_active.discard(active.task)
+        clf = self._models.get(active.version)
+        if clf is not None:
+            return clf
+        failed = self._failed.get(active.version)
+        if failed is not None and now - failed[1] < RETRY_FAILED_LOAD:
+            return None
+        try:
+            loaded = self.load(active.path)
+            if loaded.task != active.task or loaded.version != active.version:
+                raise ModelError(f"folder {active.path} holds {loaded.task} version "
+                                 f"{loaded.version}, but the registry expects {active.task} "
+                                 f"version {active.version}")
+            _check_labels(loaded)
+            clf = self.build(loaded, config)
+        except ModelError as err:
+            if failed is None:
+                log.error("cannot score %s articles: active model %s is unusable: %s. "
+                          "Articles wait unscored until a good version is activated.",
+                          active.task, active.version, err)
+            self._failed[active.version] = (str(err), now)
+            return None
+        if failed is not None:
+            log.info("model %s loads now; %s scoring resumes", active.version, active.task)
+        self._failed.pop(active.version, None)
+        for version, old in list(self._models.items()):
+            if old.task == active.task:  # replaced by the new active version: free it
+                del self._models[version]
+        self._models[active.version] = clf
+        log.info("scoring %s with %s (%s)", active.task, active.version, clf.backend)
+        return clf
+
+    def error_for(self, version: str) -> str | None:
+        failed = self._failed.get(version)
+        return None if failed is None else failed[0]
+
+    def note_no_active(self, task: str) -> None:
+        if task not in self._told_no_active:
+            log.warning("no active %s model: %s articles wait unscored. Run `finsentinel "
+                        "bootstrap` (default models) or `finsentinel train --task %s --data "
+                        "FILE`, or activate one with `finsentinel models activate VERSION`.",
+                        task, task, task)
+            self._told_no_active.add(task)
+        for version, old in list(self._models.items()):
+            if old.task == task:
+                del self._models[version]
+
+
+def _check_labels(loaded: LoadedModel) -> None:
+    # The store keeps p_negative/p_neutral/p_positive per article: a sentiment model must
+    # speak exactly those labels, or the sentiment index would silently read None.
+    if loaded.task == Task.SENTIMENT.value and set(loaded.labels) != set(SENTIMENT_LABELS):
+        raise ModelError(f"sentiment model {loaded.version} has labels {list(loaded.labels)}; "
+                         f"sentiment models must use exactly {list(SENTIMENT_LABELS)} "
+                         "(map raw labels with `finsentinel train --label-map`)")
+
+
+_PROCESS_CACHE = ModelCache()
+
+
+def score_pending(engine: Engine, config: Config, now: datetime, *,
+                  loader: ModelCache | None = None,
+                  tasks: tuple[str, ...] = (Task.SENTIMENT.value, Task.TOPIC.value),
+                  max_articles: int | None = None) -> ScoreReport:
+    """Score unscored articles (and the re-score window) for each task's active version.
+
+    loader defaults to one process-wide cache. max_articles bounds the work per task in one
+    run (None = until nothing is pending). Never raises for an unusable model.
+    """
+    cache = _PROCESS_CACHE if loader is None else loader
+    return ScoreReport(tuple(_score_task(engine, config, task, now, cache, max_articles)
+                             for task in tasks))
+
+
+def _score_task(engine: Engine, config: Config, task: str, now: datetime, cache: ModelCache,
+                max_articles: int | None) -> TaskReport:
+    active = registry.active_info(engine, task)
+    if active is None:
+        cache.note_no_active(task)
+        return TaskReport(task, None, error="no active version")
+    clf = cache.get(active, config, now)
+    if clf is None:
+        return TaskReport(task, active.version, error=cache.error_for(active.version))
+    window = timedelta(hours=config.model.rescore_window_hours)
+    since = active.activated_at - window
+    chunk = max(config.model.batch_size * ARTICLES_PER_CHUNK_FACTOR, 64)
+    try:
+        restored = 0
+        if window > timedelta(0):
+            with engine.begin() as conn:
+                restored = restore_current_scores(conn, task, active.version,
+                                                  published_since=since, limit=100_000)
+        scored = _drain(engine, clf, None, now, chunk, max_articles)
+        rescored = 0
+        if window > timedelta(0):
+            budget = None if max_articles is None else max(max_articles - scored, 0)
+            rescored = _drain(engine, clf, since, now, chunk, budget)
+    except (ModelError, RuntimeError, ValueError) as err:
+        # A model that loads but fails on real input: keep the monitor alive, say why.
+        log.error("scoring %s with %s failed: %s: %s", task, active.version,
+                  type(err).__name__, err)
+        return TaskReport(task, active.version, backend=clf.backend, error=str(err))
+    if scored or rescored or restored:
+        log.info("%s: scored %d new, re-scored %d, restored %d with %s", task, scored,
+                 rescored, restored, active.version)
+    return TaskReport(task, active.version, scored=scored, rescored=rescored,
+                      restored=restored, backend=clf.backend)
+
+
+def _drain(engine: Engine, clf: Classifier, since: datetime | None, now: datetime, chunk: int,
+           budget: int | None) -> int:
+    """Score batches until none is pending (or the budget is spent); returns rows stored."""
+    done = 0
+    while budget is None or done < budget:
+        limit = chunk if budget is None else min(chunk, budget - done)
+        with engine.connect() as conn:
+            batch = articles_to_score(conn, clf.task, clf.version, limit=limit,
+                                      published_since=since)
+        if not batch:
+            break
+        probs = clf.predict_proba([model_input(a.title, a.summary) for a in batch])
+        preds = [Prediction(article_id=a.id, task=clf.task, model_version=clf.version,
+                            label=max(p, key=p.__getitem__), probs=p)
+                 for a, p in zip(batch, probs, strict=True)]
+        try:
+            with engine.begin() as conn:
+                stored = save_predictions(conn, preds, now)
+        except IntegrityError:
+            # Another scorer (a `finsentinel score` beside the monitor) stored these first.
+            log.info("%s batch already scored by another process; moving on", clf.task)
+            stored = 0
+        if stored == 0:
+            break  # nothing new stored: stop rather than loop on the same batch
+        done += stored
+        log.debug("%s: stored %d scores (%d this run)", clf.task, stored, done)
+    return done

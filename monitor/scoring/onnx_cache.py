@@ -1,0 +1,154 @@
+"""The int8 ONNX copy of a model version: built once, cached in the version folder, verified.
+
+On CPU the monitor scores with ONNX Runtime on a dynamically quantised (int8 weights) graph
+whose attention, GELU and layer-norm ops are fused; benchmarks/scoring.py measures what this
+buys over fp32 torch and how often the labels agree. The copy lives in ``<version>/onnx/``
+beside a small JSON record naming the weights it was derived from and its own sha256, so a
+stale or damaged copy is rebuilt rather than used. It is not part of the card's file list:
+the version stays valid without it, and any failure here falls back to torch.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from monitor.scoring.artifact import LoadedModel, sha256_file
+
+log = logging.getLogger(__name__)
+
+ONNX_DIR = "onnx"
+ONNX_FILE = "model-int8.onnx"
+META_FILE = "onnx.json"
+FORMAT = 1
+# Families whose encoder the ONNX Runtime BERT optimizer knows how to fuse.
+_FUSABLE = {"bert": "bert", "roberta": "bert", "xlm-roberta": "bert", "distilbert": "bert",
+            "electra": "bert", "deberta-v2": "bert"}
+
+
+def _source_digest(loaded: LoadedModel) -> str:
+    files = loaded.card.get("files", {})
+    return ",".join(f"{w}:{files.get(w, '')}" for w in loaded.card.get("weights", []))
+
+
+def cached_int8_onnx(loaded: LoadedModel) -> Path | None:
+    """The cached int8 copy when present and matching this version's weights, else None."""
+    if loaded.path is None:
+        return None
+    folder = loaded.path / ONNX_DIR
+    onnx_path, meta_path = folder / ONNX_FILE, folder / META_FILE
+    if not (onnx_path.is_file() and meta_path.is_file()):
+        return None
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    import onnxruntime
+
+    if (meta.get("format") != FORMAT or meta.get("source") != _source_digest(loaded)
+            or meta.get("onnxruntime") != onnxruntime.__version__
+            or meta.get("sha256") != sha256_file(onnx_path)):
+        return None
+    return onnx_path
+
+
+def ensure_int8_onnx(loaded: LoadedModel) -> Path | None:
+    """The int8 ONNX copy of loaded, built now if missing or stale; None when it cannot be."""
+    try:
+        found = cached_int8_onnx(loaded)
+        if found is not None:
+            return found
+        log.info("building the int8 ONNX copy of %s (once per version; takes seconds)",
+                 loaded.version)
+        return build_int8_onnx(loaded)
+    except Exception as err:  # export has many failure modes; torch still works
+        log.warning("no int8 ONNX copy of %s (%s: %s); scoring with torch instead",
+                    loaded.version, type(err).__name__, err)
+        return None
+
+
+def build_int8_onnx(loaded: LoadedModel) -> Path:
+    """Export loaded to ONNX, fuse, quantise to int8 and store it atomically in its folder."""
+    import onnxruntime
+
+    if loaded.path is None:
+        raise ValueError(f"model version {loaded.version} has no folder for an ONNX copy")
+    folder = loaded.path / ONNX_DIR
+    folder.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=folder, prefix=".build-") as tmp_name:
+        tmp = Path(tmp_name)
+        _export_fp32(loaded, tmp / "fp32.onnx")
+        fused = _fuse(loaded, tmp / "fp32.onnx", tmp / "fused.onnx")
+        _quantize(fused, tmp / ONNX_FILE)
+        meta = {"format": FORMAT, "source": _source_digest(loaded),
+                "onnxruntime": onnxruntime.__version__, "sha256": sha256_file(tmp / ONNX_FILE),
+                "fused": fused.name == "fused.onnx", "quantization": "dynamic int8 per-channel"}
+        (tmp / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        # Model first, record second: a crash in between leaves a record that fails its
+        # sha256 check and the copy is rebuilt.
+        os.replace(tmp / ONNX_FILE, folder / ONNX_FILE)
+        os.replace(tmp / META_FILE, folder / META_FILE)
+    log.info("int8 ONNX copy of %s written to %s", loaded.version, folder / ONNX_FILE)
+    return folder / ONNX_FILE
+
+
+def _export_fp32(loaded: LoadedModel, dest: Path) -> None:
+    import warnings
+
+    import torch
+    from transformers import AutoModelForSequenceClassification
+
+    if loaded.path is None:
+        raise ValueError(f"model version {loaded.version} has no folder")
+    # Eager attention exports as plain MatMul/Softmax, which the optimizer fuses into one
+    # Attention op; SDPA exports as a pattern it does not recognise.
+    model = AutoModelForSequenceClassification.from_pretrained(
+        loaded.path, use_safetensors=True, attn_implementation="eager").eval()
+    sample = loaded.tokenizer(["a short sample headline", "another one"], padding=True,
+                              return_tensors="pt")
+    axes = {"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"},
+            "logits": {0: "batch"}}
+    with warnings.catch_warnings(), torch.inference_mode():
+        warnings.simplefilter("ignore")
+        # The TorchScript exporter (dynamo=False) needs no onnxscript and handles dynamic
+        # batch and length axes for BERT-style encoders.
+        torch.onnx.export(model, (sample["input_ids"], sample["attention_mask"]), str(dest),
+                          dynamo=False, input_names=["input_ids", "attention_mask"],
+                          output_names=["logits"], dynamic_axes=axes, opset_version=17)
+
+
+def _fuse(loaded: LoadedModel, src: Path, dest: Path) -> Path:
+    cfg: Any = loaded.model.config
+    kind = _FUSABLE.get(getattr(cfg, "model_type", ""))
+    if kind is None:
+        return src
+    from onnxruntime.transformers import optimizer
+
+    try:
+        opt = optimizer.optimize_model(str(src), model_type=kind,
+                                       num_heads=int(cfg.num_attention_heads),
+                                       hidden_size=int(cfg.hidden_size), opt_level=1)
+        opt.save_model_to_file(str(dest))
+    except Exception as err:  # fusion is an optimisation; the unfused graph still runs
+        log.info("ONNX fusion skipped for %s: %s", loaded.version, err)
+        return src
+    return dest
+
+
+def _quantize(src: Path, dest: Path) -> None:
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(str(src), str(dest), weight_type=QuantType.QInt8, per_channel=True,
+                     # Fused ops hide output types from shape inference: they are float.
+                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+
+
+def remove_cache(path: Path) -> None:
+    """Delete a version's ONNX copy (it is rebuilt on next use)."""
+    shutil.rmtree(Path(path) / ONNX_DIR, ignore_errors=True)

@@ -1,0 +1,281 @@
+"""The sentiment index: the one SQL definition of per-scope, per-bucket sentiment figures.
+
+Definition (used by alerts and the dashboard alike). Over the SCORED articles (sentiment
+label set) whose ``published_at`` falls in ``[start, end)``, per scope and time bucket:
+
+- ``articles``          number of scored articles;
+- ``negative``          number of them labelled ``negative``;
+- ``negative_share``    ``negative / articles``;
+- ``sentiment_index``   mean of ``p_positive - p_negative`` (from -1, all negative, to +1);
+- ``negative_weight``   the confidence-weighted negative count: the sum of the classifier's
+                        confidence over negative-labelled articles (what alerts test);
+- ``negative_mass``     the sum of ``p_negative`` over all articles (soft negative count).
+
+Scopes: ``all`` (every scored article, scope value ``"all"``), ``topic`` (the article's
+current topic; articles without a topic are left out), ``feed`` (the feed's name). Buckets
+are ``bucket_minutes`` long and aligned to ``origin`` (default: the Unix epoch, so hourly
+buckets start on the hour); bucketing is integer epoch arithmetic done in SQL on SQLite and
+PostgreSQL alike, filtered on ``published_at`` so the (topic|feed_id, published_at) indexes
+serve it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Integer, case, func, literal_column, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.functions import FunctionElement
+
+from monitor.errors import StoreError
+from monitor.store.schema import articles, feeds
+
+SCOPE_KINDS: tuple[str, ...] = ("all", "topic", "feed")
+ALL_SCOPE_VALUE = "all"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class SeriesPoint:
+    """The sentiment index of one scope in one time bucket [bucket_start, bucket_end)."""
+
+    scope_kind: str
+    scope_value: str
+    bucket_start: datetime
+    bucket_end: datetime
+    articles: int
+    negative: int
+    negative_share: float
+    sentiment_index: float
+    negative_weight: float
+    negative_mass: float
+
+
+@dataclass(frozen=True)
+class ScopeCount:
+    """The same figures as SeriesPoint, totalled over one window [start, end) per scope."""
+
+    scope_kind: str
+    scope_value: str
+    articles: int
+    negative: int
+    negative_share: float
+    sentiment_index: float
+    negative_weight: float
+    negative_mass: float
+
+
+@dataclass(frozen=True)
+class Headline:
+    """A negative article that drove a window: what an alert shows as evidence."""
+
+    article_id: int
+    title: str
+    link: str | None
+    published_at: datetime
+    p_negative: float
+    feed: str
+    topic: str | None
+
+
+class epoch_seconds(FunctionElement[int]):  # noqa: N801 - SQL function naming
+    """Whole seconds since 1970-01-01 of a naive-UTC timestamp column, per dialect."""
+
+    type = Integer()
+    inherit_cache = True
+    name = "epoch_seconds"
+
+
+@compiles(epoch_seconds, "sqlite")
+def _epoch_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
+    return f"CAST(strftime('%s', {compiler.process(element.clauses, **kw)}) AS INTEGER)"
+
+
+@compiles(epoch_seconds, "postgresql")
+def _epoch_postgresql(element: Any, compiler: Any, **kw: Any) -> str:
+    # EXTRACT(EPOCH FROM timestamp without time zone) is the nominal UTC epoch: no TZ games.
+    return f"CAST(FLOOR(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})) AS BIGINT)"
+
+
+def _epoch(dt: datetime) -> int:
+    return int((dt - _EPOCH).total_seconds())
+
+
+def _check_window(start: datetime, end: datetime) -> None:
+    if start.tzinfo is None or end.tzinfo is None:
+        raise StoreError("sentiment statistics need aware UTC start/end datetimes")
+    if end <= start:
+        raise StoreError(f"empty statistics window: end {end} is not after start {start}")
+
+
+def _scope_column(kind: str) -> ColumnElement[Any] | None:
+    if kind == "all":
+        return None
+    if kind == "topic":
+        return articles.c.topic
+    if kind == "feed":
+        return articles.c.feed_id
+    raise StoreError(f"unknown scope kind {kind!r}; expected one of {', '.join(SCOPE_KINDS)}")
+
+
+def _figures() -> list[ColumnElement[Any]]:
+    is_neg = articles.c.sentiment == "negative"
+    return [
+        func.count().label("n"),
+        func.sum(case((is_neg, 1), else_=0)).label("neg"),
+        func.sum(case((is_neg, func.coalesce(articles.c.sentiment_confidence, 1.0)),
+                      else_=0.0)).label("neg_w"),
+        func.sum(func.coalesce(articles.c.p_negative, 0.0)).label("neg_mass"),
+        func.avg(func.coalesce(articles.c.p_positive, 0.0)
+                 - func.coalesce(articles.c.p_negative, 0.0)).label("index"),
+    ]
+
+
+def _feed_ids(conn: Connection, names: Sequence[str]) -> dict[int, str]:
+    rows = conn.execute(select(feeds.c.id, feeds.c.name).where(feeds.c.name.in_(list(names))))
+    return {int(r.id): str(r.name) for r in rows}
+
+
+def _feed_names(conn: Connection) -> dict[int, str]:
+    return {int(r.id): str(r.name) for r in conn.execute(select(feeds.c.id, feeds.c.name))}
+
+
+def _scoped_query(conn: Connection, select_cols: list[Any], *, start: datetime, end: datetime,
+                  scope_kind: str,
+                  scope_values: Sequence[str] | None) -> tuple[Any, dict[int, str]]:
+    """A SELECT over scored articles in [start, end) restricted to the scope values."""
+    col = _scope_column(scope_kind)
+    q = select(*select_cols).where(articles.c.published_at >= start,
+                                   articles.c.published_at < end,
+                                   articles.c.sentiment.is_not(None))
+    names: dict[int, str] = {}
+    if scope_kind == "feed":
+        names = _feed_ids(conn, scope_values) if scope_values is not None else _feed_names(conn)
+        if scope_values is not None:
+            q = q.where(articles.c.feed_id.in_(list(names)))
+    elif scope_kind == "topic":
+        q = q.where(articles.c.topic.is_not(None))
+        if scope_values is not None:
+            q = q.where(articles.c.topic.in_(list(scope_values)))
+    if col is not None:
+        q = q.add_columns(col.label("scope")).group_by(col)
+    return q, names
+
+
+def _scope_value(row: Any, kind: str, names: dict[int, str]) -> str:
+    if kind == "all":
+        return ALL_SCOPE_VALUE
+    if kind == "feed":
+        return names.get(int(row.scope), f"feed #{row.scope}")
+    return str(row.scope)
+
+
+def _figures_of(row: Any) -> dict[str, Any]:
+    n, neg = int(row.n), int(row.neg or 0)
+    return {"articles": n, "negative": neg, "negative_share": neg / n if n else 0.0,
+            "sentiment_index": float(row.index or 0.0),
+            "negative_weight": float(row.neg_w or 0.0),
+            "negative_mass": float(row.neg_mass or 0.0)}
+
+
+def _bucketed(conn: Connection, *, start: datetime, end: datetime, bucket_minutes: float,
+              scope_kind: str, scope_values: Sequence[str] | None,
+              origin: datetime | None) -> tuple[list[Any], dict[int, str], datetime, int]:
+    _check_window(start, end)
+    bucket_s = int(round(bucket_minutes * 60))
+    if bucket_s < 1:
+        raise StoreError(f"bucket_minutes must be at least 1 second, got {bucket_minutes}")
+    origin = origin or _EPOCH
+    if origin > start:
+        raise StoreError(f"bucket origin {origin} is after the window start {start}")
+    if scope_values is not None and not scope_values:
+        return [], {}, origin, bucket_s
+    # Literal integers, not bind parameters: PostgreSQL must see the GROUP BY expression as
+    # identical to the selected one.
+    offset = epoch_seconds(articles.c.published_at) - literal_column(str(_epoch(origin)), Integer)
+    bucket = (offset // literal_column(str(bucket_s), Integer)).label("b")
+    q, names = _scoped_query(conn, [*_figures(), bucket], start=start, end=end,
+                             scope_kind=scope_kind, scope_values=scope_values)
+    return list(conn.execute(q.group_by(bucket))), names, origin, bucket_s
+
+
+def sentiment_series(conn: Connection, *, start: datetime, end: datetime, bucket_minutes: float,
+                     scope_kind: str = "all", scope_values: Sequence[str] | None = None,
+                     origin: datetime | None = None) -> list[SeriesPoint]:
+    """The sentiment index per scope and bucket over [start, end) (see the module docstring).
+
+    scope_values limits the scopes (topic names, feed names); None means every scope with
+    data. Buckets are aligned to origin (default the Unix epoch; it must not be after start)
+    and only non-empty buckets are returned, sorted by scope value then bucket start. The
+    first and last buckets are clipped to [start, end) in what they count.
+    """
+    rows, names, origin, bucket_s = _bucketed(
+        conn, start=start, end=end, bucket_minutes=bucket_minutes, scope_kind=scope_kind,
+        scope_values=scope_values, origin=origin)
+    points = []
+    for row in rows:
+        b_start = origin + timedelta(seconds=int(row.b) * bucket_s)
+        points.append(SeriesPoint(scope_kind=scope_kind,
+                                  scope_value=_scope_value(row, scope_kind, names),
+                                  bucket_start=b_start,
+                                  bucket_end=b_start + timedelta(seconds=bucket_s),
+                                  **_figures_of(row)))
+    points.sort(key=lambda p: (p.scope_value, p.bucket_start))
+    return points
+
+
+def bucket_counts(conn: Connection, *, start: datetime, end: datetime, bucket_minutes: float,
+                  scope_kind: str = "all",
+                  origin: datetime | None = None) -> list[tuple[str, int, int, int, float]]:
+    """The figures alerts need, lean: (scope value, bucket number from origin, articles,
+    negative, negative_weight) per non-empty scope and bucket; same definition and
+    arguments as sentiment_series, for callers reading thousands of buckets a minute."""
+    rows, names, _, _ = _bucketed(conn, start=start, end=end, bucket_minutes=bucket_minutes,
+                                  scope_kind=scope_kind, scope_values=None, origin=origin)
+    return [(_scope_value(r, scope_kind, names), int(r.b), int(r.n), int(r.neg or 0),
+             float(r.neg_w or 0.0)) for r in rows]
+
+
+def scope_counts(conn: Connection, *, start: datetime, end: datetime, scope_kind: str = "all",
+                 scope_values: Sequence[str] | None = None) -> list[ScopeCount]:
+    """The sentiment index per scope totalled over [start, end), busiest scope first."""
+    _check_window(start, end)
+    if scope_values is not None and not scope_values:
+        return []
+    q, names = _scoped_query(conn, _figures(), start=start, end=end,
+                             scope_kind=scope_kind, scope_values=scope_values)
+    out = [ScopeCount(scope_kind=scope_kind, scope_value=_scope_value(r, scope_kind, names),
+                      **_figures_of(r))
+           for r in conn.execute(q) if int(r.n)]
+    out.sort(key=lambda c: (-c.articles, c.scope_value))
+    return out
+
+
+def negative_headlines(conn: Connection, *, start: datetime, end: datetime, scope_kind: str,
+                       scope_value: str, limit: int = 5) -> list[Headline]:
+    """The most confidently negative scored articles of one scope in [start, end)."""
+    _check_window(start, end)
+    q = (select(articles.c.id, articles.c.title, articles.c.link, articles.c.published_at,
+                articles.c.p_negative, articles.c.sentiment_confidence, articles.c.topic,
+                feeds.c.name.label("feed"))
+         .join(feeds, feeds.c.id == articles.c.feed_id)
+         .where(articles.c.published_at >= start, articles.c.published_at < end,
+                articles.c.sentiment == "negative"))
+    if scope_kind == "topic":
+        q = q.where(articles.c.topic == scope_value)
+    elif scope_kind == "feed":
+        q = q.where(feeds.c.name == scope_value)
+    else:
+        _scope_column(scope_kind)  # validates the kind
+    q = q.order_by(func.coalesce(articles.c.p_negative, articles.c.sentiment_confidence).desc(),
+                   articles.c.published_at.desc(), articles.c.id).limit(limit)
+    return [Headline(article_id=int(r.id), title=r.title, link=r.link,
+                     published_at=r.published_at,
+                     p_negative=float(r.p_negative if r.p_negative is not None
+                                      else r.sentiment_confidence or 0.0),
+                     feed=r.feed, topic=r.topic)
+            for r in conn.execute(q)]

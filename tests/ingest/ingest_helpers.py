@@ -1,0 +1,150 @@
+"""Helpers for the ingestion tests: a scripted HTTP server on 127.0.0.1 and feed builders."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from xml.sax.saxutils import escape
+
+
+@dataclass
+class Reply:
+    """One scripted HTTP reply. etag/last_modified turn on conditional GET (304)."""
+
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds to wait before answering (read-timeout tests)
+    etag: str | None = None
+    last_modified: str | None = None
+    content_type: str = "application/rss+xml; charset=utf-8"
+    send_length: bool = True  # False: no Content-Length, body ends when the connection closes
+
+
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # a client hanging up early (size cap, timeout) is what some tests provoke
+
+
+class FeedServer:
+    """Routes path -> Reply; counts hits and keeps request headers for assertions."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, Reply | Callable[[dict[str, str]], Reply]] = {}
+        self.hits: Counter[str] = Counter()
+        self.requests: list[tuple[str, dict[str, str]]] = []
+        self.bodies_sent: Counter[str] = Counter()  # full 200 bodies sent, per path
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._lock = threading.Lock()
+        self.httpd = _QuietServer(("127.0.0.1", 0), _make_handler(self))
+        self.port = self.httpd.server_address[1]
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def set(self, path: str, reply: Reply | Callable[[dict[str, str]], Reply]) -> str:
+        self.routes[path] = reply
+        return self.url(path)
+
+    def record(self, path: str, headers: dict[str, str]) -> Reply | None:
+        with self._lock:
+            self.hits[path] += 1
+            self.requests.append((path, headers))
+        route = self.routes.get(path)
+        return route(headers) if callable(route) else route
+
+
+def _make_handler(server: FeedServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            path = self.path.split("?", 1)[0]
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            reply = server.record(path, headers)
+            if reply is None:
+                reply = Reply(status=404, body=b"not found", content_type="text/plain")
+            with server._lock:
+                server.in_flight += 1
+                server.max_in_flight = max(server.max_in_flight, server.in_flight)
+            try:
+                self._answer(reply, headers, path)
+            finally:
+                with server._lock:
+                    server.in_flight -= 1
+
+        def _answer(self, reply: Reply, headers: dict[str, str], path: str) -> None:
+            if reply.delay:
+                time.sleep(reply.delay)
+            if _not_modified(reply, headers):
+                self.send_response(304)
+                self.send_header("Content-Length", "0")
+                self._validators(reply)
+                self.end_headers()
+                return
+            self.send_response(reply.status)
+            self.send_header("Content-Type", reply.content_type)
+            for key, value in reply.headers.items():
+                self.send_header(key, value)
+            self._validators(reply)
+            if reply.send_length:
+                self.send_header("Content-Length", str(len(reply.body)))
+            else:
+                self.send_header("Connection", "close")
+                self.close_connection = True
+            self.end_headers()
+            if reply.status == 200:
+                with server._lock:
+                    server.bodies_sent[path] += 1
+            try:
+                self.wfile.write(reply.body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client stopped reading (size cap): expected
+
+        def _validators(self, reply: Reply) -> None:
+            if reply.etag:
+                self.send_header("ETag", reply.etag)
+            if reply.last_modified:
+                self.send_header("Last-Modified", reply.last_modified)
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            pass  # keep test output clean
+
+    return Handler
+
+
+def _not_modified(reply: Reply, headers: dict[str, str]) -> bool:
+    if reply.status != 200:
+        return False
+    if reply.etag and headers.get("if-none-match") == reply.etag:
+        return True
+    return bool(reply.last_modified and headers.get("if-modified-since") == reply.last_modified)
+
+
+def rss(*items: dict[str, str], title: str = "Test feed", raw_items: str = "",
+        encoding: str = "utf-8") -> bytes:
+    """An RSS 2.0 document; each item dict maps element name -> text (escaped)."""
+    parts = []
+    for item in items:
+        inner = "".join(f"<{k}>{escape(v)}</{k}>" for k, v in item.items())
+        parts.append(f"<item>{inner}</item>")
+    doc = (f'<?xml version="1.0" encoding="{encoding}"?>\n<rss version="2.0"><channel>'
+           f"<title>{escape(title)}</title><link>http://example.com/</link>"
+           f"{''.join(parts)}{raw_items}</channel></rss>\n")
+    return doc.encode(encoding)
+
+
+def item(n: int, **extra: str) -> dict[str, str]:
+    """A complete RSS item numbered n (guid, title, link, description, pubDate)."""
+    base = {"title": f"Headline number {n}", "link": f"http://example.com/a/{n}",
+            "guid": f"urn:test:{n}", "description": f"Summary of story {n}.",
+            "pubDate": f"Mon, 02 Nov 2026 {n % 12:02d}:00:00 GMT"}
+    base.update(extra)
+    return base

@@ -1,0 +1,177 @@
+"""Fine-tuning a tiny random BERT: version folder, card, registry, load round trip, CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from training_helpers import sentiment_rows, write_csv
+
+from monitor.cli import cli
+from monitor.config import Config
+from monitor.errors import DataError, ModelError
+from monitor.scoring import registry
+from monitor.scoring.artifact import load_version
+from monitor.scoring.base_model import sha256_file
+from monitor.types import SENTIMENT_LABELS
+from tests.conftest import NOW, make_config
+from training.data import load_labelled
+from training.evaluate import evaluate_examples
+from training.train import TrainParams, train_version
+
+FAST = TrainParams(epochs=3, lr=5e-3, batch_size=8, max_length=16, eval_fraction=0.25,
+                   patience=3, min_per_class=4)
+
+
+@pytest.fixture
+def config(tmp_path: Path, tiny_base: Path) -> Config:
+    return make_config(tmp_path, model={"base_model": str(tiny_base),
+                                        "registry_dir": str(tmp_path / "models")})
+
+
+def _data(tmp_path: Path, name: str = "train.csv"):  # type: ignore[no-untyped-def]
+    f = write_csv(tmp_path / name, sentiment_rows(12))
+    return f, load_labelled([f], "sentiment", SENTIMENT_LABELS)
+
+
+def test_train_saves_registers_and_loads_a_version(config: Config, engine, tmp_path: Path,
+                                                   tiny_base: Path) -> None:
+    f, data = _data(tmp_path)
+    out = train_version(config, engine, data, FAST, now=NOW, progress=False)
+    assert out.active and registry.active_version(engine, "sentiment") == out.version
+    assert out.folder == registry.version_dir(config, "sentiment", out.version)
+    assert (out.folder / "model.safetensors").is_file()
+    assert not list(out.folder.glob("*.bin"))
+    card = json.loads((out.folder / "card.json").read_text("utf-8"))
+    assert card["task"] == "sentiment" and card["labels"] == list(SENTIMENT_LABELS)
+    assert card["base_model"]["sha256"] == sha256_file(tiny_base / "model.safetensors")
+    assert card["data"] == [{"path": str(f), "sha256": sha256_file(f), "rows": 36}]
+    assert card["examples"]["train"] + card["examples"]["validation"] == 36
+    assert card["examples"]["validation"] == 9
+    assert card["hyperparameters"]["lr"] == FAST.lr and card["max_length"] == 16
+    assert set(card["metrics"]) >= {"accuracy", "macro_f1", "per_class", "confusion_matrix"}
+    assert len(card["metrics"]["confusion_matrix"]["matrix"]) == 3
+    assert card["created_at"] == NOW.isoformat() and card["training_seconds"] >= 0
+    assert 1 <= card["best_epoch"] <= 3 and card["project_version"]
+
+    loaded = load_version(out.folder)
+    assert loaded.labels == SENTIMENT_LABELS and loaded.version == out.version
+    texts = [e.text for e in data.examples]
+    m = evaluate_examples(loaded.model, loaded.tokenizer, texts,
+                          [e.label for e in data.examples], loaded.labels, max_length=16)
+    assert m["n"] == 36 and 0.0 <= m["accuracy"] <= 1.0
+
+    # A second version is registered but waits for `finsentinel models activate`.
+    second = train_version(config, engine, data, FAST, now=NOW.replace(minute=31),
+                           progress=False)
+    assert not second.active and registry.active_version(engine, "sentiment") == out.version
+
+
+def test_training_is_reproducible_with_a_seed(config: Config, engine, tmp_path: Path) -> None:
+    _, data = _data(tmp_path)
+    a = train_version(config, engine, data, FAST, now=NOW, progress=False)
+    b = train_version(config, engine, data, FAST, now=NOW.replace(second=1), progress=False)
+    assert a.card["history"] == b.card["history"]
+    assert sha256_file(a.folder / "model.safetensors") == \
+        sha256_file(b.folder / "model.safetensors")
+
+
+def test_too_few_examples_and_bad_params_are_refused(config: Config, engine,
+                                                     tmp_path: Path) -> None:
+    f = write_csv(tmp_path / "few.csv", [("up", "positive"), ("down", "negative"),
+                                         ("flat", "neutral")])
+    data = load_labelled([f], "sentiment", SENTIMENT_LABELS)
+    with pytest.raises(DataError, match="needs at least 4"):
+        train_version(config, engine, data, FAST, now=NOW, progress=False)
+    _, ok = _data(tmp_path)
+    with pytest.raises(DataError, match="--epochs must be at least 1"):
+        train_version(config, engine, ok, TrainParams(epochs=0), now=NOW, progress=False)
+    with pytest.raises(ModelError, match="not a folder"):
+        train_version(config, engine, ok, FAST, now=NOW, base_model="./no/such/dir",
+                      progress=False)
+
+
+def _write_config(tmp_path: Path, tiny_base: Path) -> Path:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(f'[database]\nurl = "sqlite:///{tmp_path / "fs.db"}"\n\n[model]\n'
+                   f'base_model = "{tiny_base}"\nregistry_dir = "models"\n', encoding="utf-8")
+    return cfg
+
+
+def test_cli_train_then_evaluate(tmp_path: Path, tiny_base: Path) -> None:
+    cfg = _write_config(tmp_path, tiny_base)
+    rows = [(t, {"positive": "1", "negative": "0", "neutral": "2"}[lab])
+            for t, lab in sentiment_rows(12)]
+    half = len(rows) // 2
+    a = write_csv(tmp_path / "a.csv", rows[::2])
+    b = write_csv(tmp_path / "b.csv", rows[1::2])
+    runner = CliRunner()
+    res = runner.invoke(cli, ["--config", str(cfg), "train", "--task", "sentiment", "--data",
+                              str(a), str(b), "--label-map", "0=negative,1=positive,2=neutral",
+                              "--epochs", "2", "--lr", "5e-3", "--batch-size", "8",
+                              "--max-length", "16", "--eval-fraction", "0.25"])
+    assert res.exit_code == 0, res.output
+    assert "training sentiment on 36 examples (negative=12, neutral=12, positive=12)" \
+        in res.output
+    assert "precision" in res.output and "confusion matrix" in res.output
+    assert "is now the active sentiment model" in res.output
+    version = res.output.split("saved model version ")[1].split()[0]
+    assert (tmp_path / "models" / "sentiment" / version / "card.json").is_file()
+    assert half == 18
+
+    res = runner.invoke(cli, ["--config", str(cfg), "evaluate", "--task", "sentiment",
+                              "--data", str(a), "--label-map", "0=negative,1=positive,2=neutral"])
+    assert res.exit_code == 0, res.output
+    assert f"model {version} (sentiment)" in res.output and "macro avg" in res.output
+    assert "(n=18)" in res.output
+
+    res = runner.invoke(cli, ["--config", str(cfg), "evaluate", "--task", "topic",
+                              "--data", str(a)])
+    assert res.exit_code == 1 and "no active topic model" in res.output
+    res = runner.invoke(cli, ["--config", str(cfg), "evaluate", "--task", "sentiment",
+                              "--data", str(a), "--model", "nope"])
+    assert res.exit_code == 1 and "unknown model version 'nope'" in res.output
+
+
+def test_cli_bad_data_is_one_clear_line(tmp_path: Path, tiny_base: Path) -> None:
+    cfg = _write_config(tmp_path, tiny_base)
+    bad = write_csv(tmp_path / "bad.csv", [("up", "positive"), ("down", "bearish")])
+    res = CliRunner().invoke(cli, ["--config", str(cfg), "train", "--task", "sentiment",
+                                   "--data", str(bad)])
+    assert res.exit_code == 1
+    assert "bad.csv line 3: unknown label 'bearish'" in res.output
+    assert "Traceback" not in res.output
+    res = CliRunner().invoke(cli, ["--config", str(cfg), "train", "--task", "sentiment"])
+    assert res.exit_code == 1 and "nothing to train on" in res.output
+
+
+def test_cli_train_from_db_labels(tmp_path: Path, tiny_base: Path) -> None:
+    from monitor.store.engine import open_store
+    from monitor.store.labels import save_label
+
+    cfg = _write_config(tmp_path, tiny_base)
+    engine = open_store(f"sqlite:///{tmp_path / 'fs.db'}")
+    with engine.begin() as conn:
+        for text, label in sentiment_rows(6):
+            save_label(conn, text=text, task="sentiment", label=label, now=NOW)
+    engine.dispose()
+    res = CliRunner().invoke(cli, ["--config", str(cfg), "train", "--task", "sentiment",
+                                   "--from-db", "--epochs", "1", "--batch-size", "8",
+                                   "--max-length", "16", "--eval-fraction", "0.34"])
+    assert res.exit_code == 0, res.output
+    version = res.output.split("saved model version ")[1].split()[0]
+    card = json.loads((tmp_path / "models" / "sentiment" / version / "card.json")
+                      .read_text("utf-8"))
+    assert card["data"] == [{"path": "database:labels", "sha256": None, "rows": 18}]
+
+
+def test_cli_bootstrap_trains_missing_tasks_then_skips(tmp_path: Path, tiny_base: Path) -> None:
+    cfg = _write_config(tmp_path, tiny_base)
+    runner = CliRunner()
+    res = runner.invoke(cli, ["--config", str(cfg), "bootstrap", "--epochs", "1"])
+    assert res.exit_code == 0, res.output
+    assert "sentiment: trained sentiment-" in res.output and "topic: trained topic-" in res.output
+    res = runner.invoke(cli, ["--config", str(cfg), "bootstrap", "--task", "topic"])
+    assert res.exit_code == 0 and "topic: skipped (active version topic-" in res.output

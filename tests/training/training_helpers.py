@@ -1,0 +1,50 @@
+"""Helpers for the training tests: small labelled rows and files, the tiny model's vocabulary."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from monitor.config import DEFAULT_TOPICS
+
+# Words of the tiny labelled sets; each sentiment has its own cue words so a tiny model can
+# learn them in a few epochs.
+CUES = {
+    "positive": ("profit rises", "shares jump", "record sales", "upgrade lifts", "beats"),
+    "negative": ("loss widens", "shares slump", "weak sales", "downgrade hits", "misses"),
+    "neutral": ("meeting scheduled", "report due", "board meets", "results date", "holds"),
+}
+COMPANIES = ("acme", "globex", "initech", "umbrella", "hooli", "vandelay", "stark", "wayne")
+SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+
+
+def sentiment_rows(per_class: int = 12) -> list[tuple[str, str]]:
+    rows = []
+    for label, cues in CUES.items():
+        for i in range(per_class):
+            rows.append((f"{COMPANIES[i % len(COMPANIES)]} {cues[i % len(cues)]} "
+                         f"{'today' if i < len(cues) else 'again'} {i}", label))
+    return rows
+
+
+def write_csv(path: Path, rows: list[tuple[str, ...]], header: tuple[str, ...] = ("text", "label"),
+              delimiter: str = ",") -> Path:
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh, delimiter=delimiter, lineterminator="\n")
+        w.writerow(header)
+        w.writerows(rows)
+    return path
+
+
+def vocab_words() -> list[str]:
+    words: set[str] = set(COMPANIES) | {"today", "again", "-", ",", ".", "|", "'", "$", "%"}
+    for cues in CUES.values():
+        for cue in cues:
+            words.update(cue.split())
+    words.update(t.lower() for topic in DEFAULT_TOPICS for t in topic.replace("|", " ").split())
+    words.update(str(i) for i in range(40))
+    words.update("abcdefghijklmnopqrstuvwxyz")
+    words.update(f"##{c}" for c in "abcdefghijklmnopqrstuvwxyz0123456789")
+    return sorted(words)
+
+

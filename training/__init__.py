@@ -1,0 +1,1 @@
+"""Training: labelled data -> a fine-tuned model version in the registry (imports monitor only)."""

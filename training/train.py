@@ -1,0 +1,311 @@
+"""Fine-tune a base encoder on labelled examples; save and register the result as a version."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from monitor import __version__
+from monitor.errors import DataError
+from monitor.scoring.base_model import (
+    BaseModelSpec,
+    hub_weights_hash,
+    load_base_for_classification,
+    resolve_base_model,
+)
+from training.data import Example, LabelledData, check_class_counts, stratified_split
+from training.evaluate import card_metrics, evaluate_examples
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from monitor.config import Config
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    """Hyper-parameters. The defaults suit the 22M-parameter MiniLM base on a CPU."""
+
+    epochs: int = 8
+    lr: float = 1e-4  # small encoders want a higher rate than BERT-base's 2e-5
+    batch_size: int | None = None  # None: 32 on CPU, 64 on a GPU
+    max_length: int = 64
+    seed: int = 13
+    eval_fraction: float = 0.15
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.01
+    schedule: str = "linear"  # "linear" or "cosine" decay after warm-up
+    patience: int = 2  # epochs without a better validation macro-F1 before stopping
+    class_weights: bool = True  # inverse-frequency weights in the loss against imbalance
+    min_per_class: int = 4
+    threads: int | None = None  # CPU threads; None = torch's default (OMP_NUM_THREADS)
+    # The 30k x 384 word-embedding matrix is half the model: freezing it halves the optimiser
+    # work on a CPU and keeps rare-word vectors from drifting on small data.
+    freeze_embeddings: bool = True
+    freeze_layers: int = 0  # also freeze this many bottom encoder layers (faster on a CPU)
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """The best model of a fine-tuning run and how it got there."""
+
+    model: Any
+    metrics: dict[str, Any]  # on the validation examples, at the best epoch
+    history: tuple[dict[str, float], ...]
+    best_epoch: int
+    seconds: float
+    device: str
+    batch_size: int
+
+
+@dataclass(frozen=True)
+class TrainOutcome:
+    """A trained, saved and registered version."""
+
+    version: str
+    folder: Path
+    metrics: dict[str, Any]
+    card: dict[str, Any] = field(repr=False)
+    active: bool = False
+
+
+def pick_device(preference: str = "auto") -> Any:
+    import torch
+
+    if preference == "cuda" or (preference == "auto" and torch.cuda.is_available()):
+        return torch.device("cuda")
+    if preference == "mps" or (preference == "auto" and torch.backends.mps.is_available()):
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def _setup_threads(params: TrainParams) -> None:
+    """Use params.threads intra-op threads; None keeps torch's default (physical cores, or
+    OMP_NUM_THREADS when set), which is what a shared machine can lower from outside."""
+    import torch
+
+    if params.threads:
+        torch.set_num_threads(params.threads)
+    log.info("training on the CPU with %d thread(s)", torch.get_num_threads())
+
+
+def _class_weights(train: Sequence[Example], labels: Sequence[str]) -> Any:
+    import torch
+
+    counts = Counter(e.label for e in train)
+    n, k = len(train), len(labels)
+    # "balanced" weights n / (k * n_c), as scikit-learn computes them.
+    return torch.tensor([n / (k * max(counts.get(label, 0), 1)) for label in labels],
+                        dtype=torch.float32)
+
+
+def fit(model: Any, tokenizer: Any, train: Sequence[Example], val: Sequence[Example],
+        labels: Sequence[str], params: TrainParams, *, device: Any = None,
+        progress: bool = True) -> FitResult:
+    """Fine-tune model in place; keep the weights of the epoch with the best validation macro-F1."""
+    import torch
+    from tqdm.auto import tqdm
+    from transformers import get_scheduler, set_seed
+
+    started = time.monotonic()
+    set_seed(params.seed)
+    device = device or pick_device()
+    if device.type == "cpu":
+        _setup_threads(params)
+    batch_size = params.batch_size or (64 if device.type == "cuda" else 32)
+    label_id = {label: i for i, label in enumerate(labels)}
+    enc = tokenizer([e.text for e in train], truncation=True, max_length=params.max_length)
+    targets = [label_id[e.label] for e in train]
+    lengths = [len(ids) for ids in enc["input_ids"]]
+    model.to(device).train()
+    _freeze(model, params)
+    optimizer = torch.optim.AdamW(_param_groups(model, params.weight_decay), lr=params.lr)
+    # Pools may end in a short batch, so count the batches rather than divide.
+    steps_per_epoch = len(length_grouped_batches(lengths, batch_size, torch.Generator()))
+    total = steps_per_epoch * params.epochs
+    scheduler = get_scheduler(params.schedule, optimizer,
+                              num_warmup_steps=int(total * params.warmup_ratio),
+                              num_training_steps=total)
+    weight = _class_weights(train, labels).to(device) if params.class_weights else None
+    loss_fn = torch.nn.CrossEntropyLoss(weight=weight)
+    autocast, scaler = _precision(device)
+    generator = torch.Generator().manual_seed(params.seed)
+    best: tuple[float, int, dict[str, Any], dict[str, Any]] | None = None
+    history: list[dict[str, float]] = []
+    for epoch in range(1, params.epochs + 1):
+        batches = length_grouped_batches(lengths, batch_size, generator)
+        bar = tqdm(batches, desc=f"epoch {epoch}/{params.epochs}", unit="batch",
+                   disable=not progress, leave=False)
+        running = 0.0
+        for step, idx in enumerate(bar, start=1):
+            batch = tokenizer.pad({"input_ids": [enc["input_ids"][i] for i in idx],
+                                   "attention_mask": [enc["attention_mask"][i] for i in idx]},
+                                  return_tensors="pt").to(device)
+            y = torch.tensor([targets[i] for i in idx], device=device)
+            with autocast:
+                logits = model(**batch).logits
+            loss = loss_fn(logits.float(), y)
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.unscale_(optimizer)
+            torch.nn.utils.clip_grad_norm_(
+                [p for p in model.parameters() if p.requires_grad], 1.0)
+            scaler.step(optimizer)
+            scaler.update()
+            scheduler.step()
+            running += loss.detach().item()
+            bar.set_postfix(loss=f"{running / step:.4f}")
+        bar.close()
+        metrics = evaluate_examples(model, tokenizer, [e.text for e in val],
+                                    [e.label for e in val], labels,
+                                    max_length=params.max_length, device=device)
+        history.append({"epoch": epoch, "train_loss": running / max(steps_per_epoch, 1),
+                        "val_accuracy": metrics["accuracy"], "val_macro_f1": metrics["macro_f1"]})
+        log.info("epoch %d: loss %.4f, validation accuracy %.4f, macro-F1 %.4f", epoch,
+                 history[-1]["train_loss"], metrics["accuracy"], metrics["macro_f1"])
+        if progress:
+            tqdm.write(f"epoch {epoch}: loss {history[-1]['train_loss']:.4f}  validation "
+                       f"accuracy {metrics['accuracy']:.4f}  macro-F1 {metrics['macro_f1']:.4f}")
+        if best is None or metrics["macro_f1"] > best[0]:
+            state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+            best = (metrics["macro_f1"], epoch, metrics, state)
+        elif epoch - best[1] >= params.patience:
+            log.info("early stop: no better validation macro-F1 for %d epochs", params.patience)
+            break
+    if best is None:  # only when epochs < 1, which check_params refuses
+        raise DataError("no epoch was run; --epochs must be at least 1")
+    model.load_state_dict(best[3])
+    model.to("cpu").eval()
+    return FitResult(model, best[2], tuple(history), best[1], time.monotonic() - started,
+                     device.type, batch_size)
+
+
+def _freeze(model: Any, params: TrainParams) -> None:
+    if params.freeze_embeddings:
+        model.get_input_embeddings().weight.requires_grad_(False)
+    if params.freeze_layers:
+        layers = getattr(getattr(model.base_model, "encoder", None), "layer", None)
+        if layers is None:
+            log.warning("freeze_layers ignored: %s has no encoder.layer list",
+                        type(model).__name__)
+            return
+        for layer in layers[:params.freeze_layers]:
+            layer.requires_grad_(False)
+
+
+def length_grouped_batches(lengths: Sequence[int], batch_size: int,
+                           generator: Any, group: int = 50) -> list[list[int]]:
+    """Shuffled batches of indices whose texts have similar lengths (less padding).
+
+    Indices are shuffled, cut into pools of `group` batches, each pool sorted by length and
+    cut into batches; the batch order is shuffled again, so every epoch still sees the data
+    in a new random order (transformers' group_by_length does the same).
+    """
+    import torch
+
+    order = torch.randperm(len(lengths), generator=generator).tolist()
+    pool = batch_size * group
+    batches: list[list[int]] = []
+    for start in range(0, len(order), pool):
+        chunk = sorted(order[start:start + pool], key=lambda i: lengths[i])
+        batches.extend(chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size))
+    shuffle = torch.randperm(len(batches), generator=generator).tolist()
+    return [batches[i] for i in shuffle]
+
+
+def _param_groups(model: Any, weight_decay: float) -> list[dict[str, Any]]:
+    # No decay on biases and LayerNorm weights, as in the reference BERT recipe.
+    decay: list[Any] = []
+    no_decay: list[Any] = []
+    for _name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        (no_decay if p.ndim < 2 else decay).append(p)
+    return [{"params": decay, "weight_decay": weight_decay},
+            {"params": no_decay, "weight_decay": 0.0}]
+
+
+def _precision(device: Any) -> tuple[Any, Any]:
+    """(autocast context, grad scaler): bf16 or fp16 on CUDA, full precision elsewhere."""
+    import contextlib
+
+    import torch
+
+    if device.type == "cuda":
+        if torch.cuda.is_bf16_supported():
+            return torch.autocast("cuda", dtype=torch.bfloat16), torch.amp.GradScaler(
+                "cuda", enabled=False)
+        return torch.autocast("cuda", dtype=torch.float16), torch.amp.GradScaler("cuda")
+    return contextlib.nullcontext(), torch.amp.GradScaler("cpu", enabled=False)
+
+
+def check_params(params: TrainParams) -> None:
+    """Refuse hyper-parameters that cannot work, naming the option."""
+    if params.epochs < 1:
+        raise DataError(f"--epochs must be at least 1, got {params.epochs}")
+    if params.lr <= 0:
+        raise DataError(f"--lr must be positive, got {params.lr}")
+    if params.batch_size is not None and params.batch_size < 1:
+        raise DataError(f"--batch-size must be at least 1, got {params.batch_size}")
+    if not 8 <= params.max_length <= 512:
+        raise DataError(f"--max-length must be between 8 and 512, got {params.max_length}")
+    if params.schedule not in ("linear", "cosine"):
+        raise DataError(f"schedule must be 'linear' or 'cosine', got {params.schedule!r}")
+
+
+def build_card(data: LabelledData, base: BaseModelSpec, params: TrainParams, fit_result: FitResult,
+               n_train: int, n_val: int, now: datetime) -> dict[str, Any]:
+    """The model card: what was trained, from what, how, and how well."""
+    return {
+        "task": data.task,
+        "labels": list(data.labels),
+        "base_model": {"name": base.name, "spec": base.spec, "source": base.source,
+                       "sha256": base.sha256 or hub_weights_hash(base.path)},
+        "data": [asdict(s) for s in data.sources],
+        "examples": {"total": len(data.examples), "train": n_train, "validation": n_val,
+                     "per_class": data.counts()},
+        "hyperparameters": {**asdict(params), "batch_size": fit_result.batch_size,
+                            "device": fit_result.device},
+        "max_length": params.max_length,
+        "metrics": card_metrics(fit_result.metrics),
+        "metrics_on": "validation split",
+        "history": list(fit_result.history),
+        "best_epoch": fit_result.best_epoch,
+        "created_at": now.isoformat(),
+        "project_version": __version__,
+        "training_seconds": round(fit_result.seconds, 1),
+    }
+
+
+def train_version(config: Config, engine: Engine, data: LabelledData, params: TrainParams, *,
+                  now: datetime, base_model: str | None = None,
+                  progress: bool = True) -> TrainOutcome:
+    """Split, fine-tune, save and register a new version of data.task; returns it."""
+    from monitor.scoring import registry
+    from monitor.scoring.artifact import save_version
+
+    check_params(params)
+    check_class_counts(data.examples, data.labels, min_per_class=params.min_per_class,
+                       what=", ".join(s.path for s in data.sources))
+    base = resolve_base_model(base_model or config.model.base_model, config)
+    train, val = stratified_split(data.examples, params.eval_fraction, params.seed)
+    log.info("training %s on %d examples, validating on %d (base %s)", data.task, len(train),
+             len(val), base.name)
+    model, tokenizer = load_base_for_classification(base, data.labels)
+    result = fit(model, tokenizer, train, val, data.labels, params,
+                 device=pick_device(config.model.device), progress=progress)
+    card = build_card(data, base, params, result, len(train), len(val), now)
+    version = registry.new_version_id(data.task, now)
+    folder = save_version(result.model, tokenizer, {**card, "version": version},
+                          registry.version_dir(config, data.task, version))
+    registry.register_version(engine, config, folder, now=now)
+    active = registry.active_version(engine, data.task) == version
+    return TrainOutcome(version, folder, result.metrics, card, active)
