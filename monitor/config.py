@@ -87,10 +87,9 @@ class ModelConfig(_Section):
     rescore_window_hours: float = Field(24.0, ge=0)
     topics: tuple[str, ...] = DEFAULT_TOPICS
     bootstrap_data: str = ""  # empty = the labelled set shipped with the package
-    server_url: str = ""  # a model server to score through instead of loading locally
     # On CPU, score with an int8 ONNX Runtime copy of each version (built once, cached in the
-    # version folder; several times faster than fp32 torch; benchmarks/scoring.py prints the
-    # speed and how often its labels agree with fp32). false = fp32 torch.
+    # version folder; ~2x fp32 torch batches on 2 cores; benchmarks/scoring.py prints the
+    # speed and how often its labels agree with fp32, ~96%). false = fp32 torch.
     cpu_int8: bool = True
 
 
@@ -140,7 +139,8 @@ class AlertsConfig(_Section):
     rules: tuple[AlertRuleConfig, ...] = DEFAULT_ALERT_RULES  # detection rules (see above)
     for_minutes: float = Field(0.0, ge=0)  # a burst must last this long before it fires
     cooldown_minutes: float = Field(60.0, ge=0)  # after a resolve, no new alert for rule+scope
-    repeat_minutes: float = Field(240.0, ge=0)  # re-notify an unacknowledged firing alert; 0 = never
+    # Re-notify an unacknowledged firing alert this often; 0 = never.
+    repeat_minutes: float = Field(240.0, ge=0)
     notify_resolved: bool = True  # also notify when a fired alert resolves
     headlines: int = Field(5, ge=0, le=50)  # top negative headlines kept and sent per alert
     retry_base_seconds: float = Field(30.0, gt=0)  # first delivery retry delay (doubles)

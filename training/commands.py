@@ -1,8 +1,8 @@
 """CLI commands for model training: `finsentinel train`, `evaluate` and `bootstrap`.
 
 They live in the training package because imports point training -> monitor: monitor/cli.py
-loads them through the "finsentinel.commands" entry points (pyproject.toml). torch and the training modules are imported inside the commands,
-so `finsentinel --help` stays fast.
+loads them through the "finsentinel.commands" entry points (pyproject.toml). torch and the
+training modules are imported inside the commands, so `finsentinel --help` stays fast.
 """
 
 from __future__ import annotations

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -12,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from monitor import __version__
-from monitor.errors import DataError
+from monitor.errors import DataError, ModelError
 from monitor.scoring.base_model import (
     BaseModelSpec,
     hub_weights_hash,
@@ -21,6 +20,7 @@ from monitor.scoring.base_model import (
 )
 from training.data import Example, LabelledData, check_class_counts, stratified_split
 from training.evaluate import card_metrics, evaluate_examples
+from training.loop import length_grouped_batches, make_loop, setup_threads, train_epoch
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -80,31 +80,16 @@ class TrainOutcome:
 def pick_device(preference: str = "auto") -> Any:
     import torch
 
+    if preference == "cuda" and not torch.cuda.is_available():
+        raise ModelError("model.device is 'cuda' but torch sees no CUDA GPU; install a CUDA "
+                         "build of torch or set model.device = 'auto'")
+    if preference == "mps" and not torch.backends.mps.is_available():
+        raise ModelError("model.device is 'mps' but this torch build has no MPS support")
     if preference == "cuda" or (preference == "auto" and torch.cuda.is_available()):
         return torch.device("cuda")
     if preference == "mps" or (preference == "auto" and torch.backends.mps.is_available()):
         return torch.device("mps")
     return torch.device("cpu")
-
-
-def _setup_threads(params: TrainParams) -> None:
-    """Use params.threads intra-op threads; None keeps torch's default (physical cores, or
-    OMP_NUM_THREADS when set), which is what a shared machine can lower from outside."""
-    import torch
-
-    if params.threads:
-        torch.set_num_threads(params.threads)
-    log.info("training on the CPU with %d thread(s)", torch.get_num_threads())
-
-
-def _class_weights(train: Sequence[Example], labels: Sequence[str]) -> Any:
-    import torch
-
-    counts = Counter(e.label for e in train)
-    n, k = len(train), len(labels)
-    # "balanced" weights n / (k * n_c), as scikit-learn computes them.
-    return torch.tensor([n / (k * max(counts.get(label, 0), 1)) for label in labels],
-                        dtype=torch.float32)
 
 
 def fit(model: Any, tokenizer: Any, train: Sequence[Example], val: Sequence[Example],
@@ -113,67 +98,31 @@ def fit(model: Any, tokenizer: Any, train: Sequence[Example], val: Sequence[Exam
     """Fine-tune model in place; keep the weights of the epoch with the best validation macro-F1."""
     import torch
     from tqdm.auto import tqdm
-    from transformers import get_scheduler, set_seed
+    from transformers import set_seed
 
     started = time.monotonic()
     set_seed(params.seed)
     device = device or pick_device()
     if device.type == "cpu":
-        _setup_threads(params)
+        setup_threads(params)
     batch_size = params.batch_size or (64 if device.type == "cuda" else 32)
-    label_id = {label: i for i, label in enumerate(labels)}
-    enc = tokenizer([e.text for e in train], truncation=True, max_length=params.max_length)
-    targets = [label_id[e.label] for e in train]
-    lengths = [len(ids) for ids in enc["input_ids"]]
-    model.to(device).train()
-    _freeze(model, params)
-    optimizer = torch.optim.AdamW(_param_groups(model, params.weight_decay), lr=params.lr)
-    # Pools may end in a short batch, so count the batches rather than divide.
-    steps_per_epoch = len(length_grouped_batches(lengths, batch_size, torch.Generator()))
-    total = steps_per_epoch * params.epochs
-    scheduler = get_scheduler(params.schedule, optimizer,
-                              num_warmup_steps=int(total * params.warmup_ratio),
-                              num_training_steps=total)
-    weight = _class_weights(train, labels).to(device) if params.class_weights else None
-    loss_fn = torch.nn.CrossEntropyLoss(weight=weight)
-    autocast, scaler = _precision(device)
+    loop, lengths = make_loop(model, tokenizer, train, labels, params, device, batch_size)
     generator = torch.Generator().manual_seed(params.seed)
     best: tuple[float, int, dict[str, Any], dict[str, Any]] | None = None
     history: list[dict[str, float]] = []
     for epoch in range(1, params.epochs + 1):
-        batches = length_grouped_batches(lengths, batch_size, generator)
-        bar = tqdm(batches, desc=f"epoch {epoch}/{params.epochs}", unit="batch",
-                   disable=not progress, leave=False)
-        running = 0.0
-        for step, idx in enumerate(bar, start=1):
-            batch = tokenizer.pad({"input_ids": [enc["input_ids"][i] for i in idx],
-                                   "attention_mask": [enc["attention_mask"][i] for i in idx]},
-                                  return_tensors="pt").to(device)
-            y = torch.tensor([targets[i] for i in idx], device=device)
-            with autocast:
-                logits = model(**batch).logits
-            loss = loss_fn(logits.float(), y)
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.unscale_(optimizer)
-            torch.nn.utils.clip_grad_norm_(
-                [p for p in model.parameters() if p.requires_grad], 1.0)
-            scaler.step(optimizer)
-            scaler.update()
-            scheduler.step()
-            running += loss.detach().item()
-            bar.set_postfix(loss=f"{running / step:.4f}")
-        bar.close()
+        loss = train_epoch(loop, length_grouped_batches(lengths, batch_size, generator),
+                            f"epoch {epoch}/{params.epochs}", progress)
         metrics = evaluate_examples(model, tokenizer, [e.text for e in val],
                                     [e.label for e in val], labels,
                                     max_length=params.max_length, device=device)
-        history.append({"epoch": epoch, "train_loss": running / max(steps_per_epoch, 1),
-                        "val_accuracy": metrics["accuracy"], "val_macro_f1": metrics["macro_f1"]})
-        log.info("epoch %d: loss %.4f, validation accuracy %.4f, macro-F1 %.4f", epoch,
-                 history[-1]["train_loss"], metrics["accuracy"], metrics["macro_f1"])
+        history.append({"epoch": epoch, "train_loss": loss, "val_accuracy": metrics["accuracy"],
+                        "val_macro_f1": metrics["macro_f1"]})
+        line = (f"epoch {epoch}: loss {loss:.4f}  validation accuracy {metrics['accuracy']:.4f}"
+                f"  macro-F1 {metrics['macro_f1']:.4f}")
+        log.info("%s", line)
         if progress:
-            tqdm.write(f"epoch {epoch}: loss {history[-1]['train_loss']:.4f}  validation "
-                       f"accuracy {metrics['accuracy']:.4f}  macro-F1 {metrics['macro_f1']:.4f}")
+            tqdm.write(line)
         if best is None or metrics["macro_f1"] > best[0]:
             state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
             best = (metrics["macro_f1"], epoch, metrics, state)
@@ -186,65 +135,6 @@ def fit(model: Any, tokenizer: Any, train: Sequence[Example], val: Sequence[Exam
     model.to("cpu").eval()
     return FitResult(model, best[2], tuple(history), best[1], time.monotonic() - started,
                      device.type, batch_size)
-
-
-def _freeze(model: Any, params: TrainParams) -> None:
-    if params.freeze_embeddings:
-        model.get_input_embeddings().weight.requires_grad_(False)
-    if params.freeze_layers:
-        layers = getattr(getattr(model.base_model, "encoder", None), "layer", None)
-        if layers is None:
-            log.warning("freeze_layers ignored: %s has no encoder.layer list",
-                        type(model).__name__)
-            return
-        for layer in layers[:params.freeze_layers]:
-            layer.requires_grad_(False)
-
-
-def length_grouped_batches(lengths: Sequence[int], batch_size: int,
-                           generator: Any, group: int = 50) -> list[list[int]]:
-    """Shuffled batches of indices whose texts have similar lengths (less padding).
-
-    Indices are shuffled, cut into pools of `group` batches, each pool sorted by length and
-    cut into batches; the batch order is shuffled again, so every epoch still sees the data
-    in a new random order (transformers' group_by_length does the same).
-    """
-    import torch
-
-    order = torch.randperm(len(lengths), generator=generator).tolist()
-    pool = batch_size * group
-    batches: list[list[int]] = []
-    for start in range(0, len(order), pool):
-        chunk = sorted(order[start:start + pool], key=lambda i: lengths[i])
-        batches.extend(chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size))
-    shuffle = torch.randperm(len(batches), generator=generator).tolist()
-    return [batches[i] for i in shuffle]
-
-
-def _param_groups(model: Any, weight_decay: float) -> list[dict[str, Any]]:
-    # No decay on biases and LayerNorm weights, as in the reference BERT recipe.
-    decay: list[Any] = []
-    no_decay: list[Any] = []
-    for _name, p in model.named_parameters():
-        if not p.requires_grad:
-            continue
-        (no_decay if p.ndim < 2 else decay).append(p)
-    return [{"params": decay, "weight_decay": weight_decay},
-            {"params": no_decay, "weight_decay": 0.0}]
-
-
-def _precision(device: Any) -> tuple[Any, Any]:
-    """(autocast context, grad scaler): bf16 or fp16 on CUDA, full precision elsewhere."""
-    import contextlib
-
-    import torch
-
-    if device.type == "cuda":
-        if torch.cuda.is_bf16_supported():
-            return torch.autocast("cuda", dtype=torch.bfloat16), torch.amp.GradScaler(
-                "cuda", enabled=False)
-        return torch.autocast("cuda", dtype=torch.float16), torch.amp.GradScaler("cuda")
-    return contextlib.nullcontext(), torch.amp.GradScaler("cpu", enabled=False)
 
 
 def check_params(params: TrainParams) -> None:

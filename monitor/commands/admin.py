@@ -1,4 +1,4 @@
-"""CLI commands for administration: `finsentinel db upgrade` and `finsentinel config`."""
+"""Administration CLI commands: `finsentinel db upgrade|rebuild-rollups`, `finsentinel config`."""
 
 from __future__ import annotations
 
@@ -29,6 +29,22 @@ def upgrade_cmd(app: App, revision: str) -> None:
         upgrade(engine, revision)
         click.echo(f"database {engine.url.render_as_string(hide_password=True)} "
                    f"is at revision {current_revision(engine)}")
+    finally:
+        engine.dispose()
+
+
+@db.command("rebuild-rollups")
+@pass_app
+def rebuild_rollups_cmd(app: App) -> None:
+    """Recompute the hourly sentiment rollups from the articles (safe to re-run)."""
+    from monitor.store import rollups
+    from monitor.store.engine import open_store
+
+    engine = open_store(app.config.database_url)
+    try:
+        with engine.begin() as conn:
+            rows = rollups.rebuild(conn)
+        click.echo(f"rebuilt {rows} sentiment rollup rows")
     finally:
         engine.dispose()
 

@@ -175,6 +175,10 @@ class OnnxClassifier(_BatchedClassifier):
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         opts.intra_op_num_threads = threads  # 0 = one per physical core
         opts.inter_op_num_threads = 1  # a BERT graph is a chain: parallel ops buy nothing
+        # Idle workers sleep instead of spinning: the monitor shares its cores with polling,
+        # the database and torch, and spinning threads starve them (measured: the torch
+        # baseline in the same process slowed down many times over).
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             self.session = ort.InferenceSession(str(onnx_path), opts,
                                                 providers=["CPUExecutionProvider"])

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, or_, select, update
 
+from monitor.store import rollups
 from monitor.store.schema import articles, feeds
 from monitor.types import FeedSpec, FeedState
 
@@ -49,11 +50,10 @@ def sync_config_feeds(conn: Connection, specs: Iterable[FeedSpec], now: datetime
 
 
 def add_feed(conn: Connection, spec: FeedSpec, now: datetime) -> int:
-    result = conn.execute(insert(feeds).values(
+    return int(conn.execute(insert(feeds).values(
         name=spec.name, url=spec.url, enabled=spec.enabled, poll_minutes=spec.poll_minutes,
         tags=list(spec.tags), from_config=False, created_at=now, next_check_at=now,
-        error_count=0))
-    return int(result.inserted_primary_key[0])
+        error_count=0).returning(feeds.c.id)).scalar_one())
 
 
 def remove_feed(conn: Connection, name_or_url: str) -> bool:
@@ -62,6 +62,7 @@ def remove_feed(conn: Connection, name_or_url: str) -> bool:
         or_(feeds.c.name == name_or_url, feeds.c.url == name_or_url))).scalar()
     if fid is None:
         return False
+    rollups.subtract_articles(conn, articles.c.feed_id == fid)  # before they go
     conn.execute(delete(articles).where(articles.c.feed_id == fid))
     conn.execute(delete(feeds).where(feeds.c.id == fid))
     return True

@@ -196,7 +196,8 @@ alert_deliveries = Table(
     Column("next_attempt_at", UTCDateTime),
     Column("sent_at", UTCDateTime),
     Column("created_at", UTCDateTime, nullable=False),
-    UniqueConstraint("alert_id", "channel", "event", name="uq_alert_deliveries_alert_channel_event"),
+    UniqueConstraint("alert_id", "channel", "event",
+                     name="uq_alert_deliveries_alert_channel_event"),
     Index("ix_alert_deliveries_state_next", "state", "next_attempt_at"),
 )
 
@@ -209,4 +210,20 @@ silences = Table(
     Column("reason", Text),
     Column("created_by", String(100)),
     Column("created_at", UTCDateTime, nullable=False),
+)
+
+# The sentiment index pre-aggregated per scope and UTC hour of published_at (see
+# monitor/store/stats.py for the definition and monitor/store/rollups.py for the upkeep):
+# sums over the SCORED articles, kept in step with the articles' current columns by the
+# same transactions that change them. scope_value is "all", the topic, or the feed id.
+sentiment_rollups = Table(
+    "sentiment_rollups", metadata,
+    Column("scope_kind", String(32), primary_key=True),
+    Column("scope_value", String(200), primary_key=True),
+    Column("bucket_start", UTCDateTime, primary_key=True),
+    Column("articles", Integer, nullable=False, default=0),
+    Column("negatives", Integer, nullable=False, default=0),
+    Column("sum_index", Float, nullable=False, default=0.0),  # sum of p_positive - p_negative
+    Column("negative_weight", Float, nullable=False, default=0.0),
+    Column("negative_mass", Float, nullable=False, default=0.0),
 )

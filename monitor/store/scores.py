@@ -1,4 +1,4 @@
-"""SQL for scores: saving predictions (history + current columns on articles) and what is unscored."""
+"""SQL for scores: saving predictions (history + current article columns) and what is unscored."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, exists, insert, not_, select, update
 
+from monitor.store import rollups
 from monitor.store.schema import articles, scores
 from monitor.types import Article, Prediction, Task
 
@@ -27,7 +28,7 @@ def save_predictions(conn: Connection, predictions: Sequence[Prediction], now: d
         return 0
     keys = {(p.article_id, p.task, p.model_version) for p in predictions}
     ids = list({p.article_id for p in predictions})
-    existing = set()
+    existing: set[tuple[int, str, str]] = set()
     for i in range(0, len(ids), 500):
         existing.update(tuple(r) for r in conn.execute(
             select(scores.c.article_id, scores.c.task, scores.c.model_version)
@@ -41,7 +42,15 @@ def save_predictions(conn: Connection, predictions: Sequence[Prediction], now: d
 
 
 def _update_current(conn: Connection, predictions: Sequence[Prediction]) -> None:
-    """Point the articles' current-score columns at these predictions."""
+    """Point the articles' current-score columns at these predictions.
+
+    The hourly sentiment rollups move with them, in this same transaction: the articles'
+    contributions are read before and after and the difference is booked.
+    """
+    if not predictions:
+        return
+    ids = [p.article_id for p in predictions]
+    before = rollups.snapshot(conn, ids)
     for task, cols in _CURRENT_COLUMNS.items():
         rows = [_current_row(p, cols) for p in predictions if p.task == task]
         if rows:
@@ -51,6 +60,7 @@ def _update_current(conn: Connection, predictions: Sequence[Prediction]) -> None
                                for c in ("p_negative", "p_neutral", "p_positive")})
             stmt = update(articles).where(articles.c.id == bindparam("b_id")).values(**values)
             conn.execute(stmt, rows)
+    rollups.apply_change(conn, before, rollups.snapshot(conn, ids))
 
 
 def _score_row(p: Prediction, now: datetime) -> dict[str, Any]:

@@ -16,27 +16,29 @@ current topic; articles without a topic are left out), ``feed`` (the feed's name
 are ``bucket_minutes`` long and aligned to ``origin`` (default: the Unix epoch, so hourly
 buckets start on the hour); bucketing is integer epoch arithmetic done in SQL on SQLite and
 PostgreSQL alike, filtered on ``published_at`` so the (topic|feed_id, published_at) indexes
-serve it.
+serve it. sentiment_series (hour-multiple buckets) and scope_counts read whole hours from the
+hourly rollups (monitor/store/rollups.py) and only partial edge hours from the articles.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Integer, case, func, literal_column, select
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.sql.functions import FunctionElement
 
 from monitor.errors import StoreError
+from monitor.store import rollups
+from monitor.store.rollups import RollupRow
 from monitor.store.schema import articles, feeds
+from monitor.store.sqltime import EPOCH, epoch_seconds
 
 SCOPE_KINDS: tuple[str, ...] = ("all", "topic", "feed")
 ALL_SCOPE_VALUE = "all"
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH = EPOCH
 
 
 @dataclass(frozen=True)
@@ -80,25 +82,6 @@ class Headline:
     p_negative: float
     feed: str
     topic: str | None
-
-
-class epoch_seconds(FunctionElement[int]):  # noqa: N801 - SQL function naming
-    """Whole seconds since 1970-01-01 of a naive-UTC timestamp column, per dialect."""
-
-    type = Integer()
-    inherit_cache = True
-    name = "epoch_seconds"
-
-
-@compiles(epoch_seconds, "sqlite")
-def _epoch_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
-    return f"CAST(strftime('%s', {compiler.process(element.clauses, **kw)}) AS INTEGER)"
-
-
-@compiles(epoch_seconds, "postgresql")
-def _epoch_postgresql(element: Any, compiler: Any, **kw: Any) -> str:
-    # EXTRACT(EPOCH FROM timestamp without time zone) is the nominal UTC epoch: no TZ games.
-    return f"CAST(FLOOR(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})) AS BIGINT)"
 
 
 def _epoch(dt: datetime) -> int:
@@ -185,13 +168,7 @@ def _figures_of(row: Any) -> dict[str, Any]:
 def _bucketed(conn: Connection, *, start: datetime, end: datetime, bucket_minutes: float,
               scope_kind: str, scope_values: Sequence[str] | None,
               origin: datetime | None) -> tuple[list[Any], dict[int, str], datetime, int]:
-    _check_window(start, end)
-    bucket_s = int(round(bucket_minutes * 60))
-    if bucket_s < 1:
-        raise StoreError(f"bucket_minutes must be at least 1 second, got {bucket_minutes}")
-    origin = origin or _EPOCH
-    if origin > start:
-        raise StoreError(f"bucket origin {origin} is after the window start {start}")
+    bucket_s, origin = _bucket_args(start, end, bucket_minutes, origin)
     if scope_values is not None and not scope_values:
         return [], {}, origin, bucket_s
     # Literal integers, not bind parameters: PostgreSQL must see the GROUP BY expression as
@@ -212,7 +189,41 @@ def sentiment_series(conn: Connection, *, start: datetime, end: datetime, bucket
     data. Buckets are aligned to origin (default the Unix epoch; it must not be after start)
     and only non-empty buckets are returned, sorted by scope value then bucket start. The
     first and last buckets are clipped to [start, end) in what they count.
+
+    Buckets of whole hours aligned to the hour read the whole hours from the hourly rollups
+    (monitor/store/rollups.py) and only the partial hours at the edges from the articles;
+    the figures are those of the raw computation (_raw_sentiment_series), up to float
+    rounding in the last digits.
     """
+    bucket_s, origin = _bucket_args(start, end, bucket_minutes, origin)
+    aligned = bucket_s % rollups.ROLLUP_SECONDS == 0 \
+        and _epoch(origin) % rollups.ROLLUP_SECONDS == 0
+    combined = _with_rollups(conn, start=start, end=end, scope_kind=scope_kind,
+                             scope_values=scope_values, bucket_s=bucket_s,
+                             origin=origin) if aligned else None
+    if combined is None:
+        return _raw_sentiment_series(conn, start=start, end=end, bucket_minutes=bucket_minutes,
+                                     scope_kind=scope_kind, scope_values=scope_values,
+                                     origin=origin)
+    rows, names = combined
+    points = []
+    for r in rows:
+        b_start = origin + timedelta(seconds=int(r.bucket or 0) * bucket_s)
+        points.append(SeriesPoint(scope_kind=scope_kind,
+                                  scope_value=_rollup_scope_value(r, scope_kind, names),
+                                  bucket_start=b_start,
+                                  bucket_end=b_start + timedelta(seconds=bucket_s),
+                                  **_summed_figures(r)))
+    points.sort(key=lambda p: (p.scope_value, p.bucket_start))
+    return points
+
+
+def _raw_sentiment_series(conn: Connection, *, start: datetime, end: datetime,
+                          bucket_minutes: float, scope_kind: str = "all",
+                          scope_values: Sequence[str] | None = None,
+                          origin: datetime | None = None) -> list[SeriesPoint]:
+    """sentiment_series computed from the articles alone: the definition, kept as the
+    reference the rollup path is tested against and used for sub-hour buckets."""
     rows, names, origin, bucket_s = _bucketed(
         conn, start=start, end=end, bucket_minutes=bucket_minutes, scope_kind=scope_kind,
         scope_values=scope_values, origin=origin)
@@ -242,7 +253,29 @@ def bucket_counts(conn: Connection, *, start: datetime, end: datetime, bucket_mi
 
 def scope_counts(conn: Connection, *, start: datetime, end: datetime, scope_kind: str = "all",
                  scope_values: Sequence[str] | None = None) -> list[ScopeCount]:
-    """The sentiment index per scope totalled over [start, end), busiest scope first."""
+    """The sentiment index per scope totalled over [start, end), busiest scope first.
+
+    Whole hours come from the hourly rollups, partial edge hours from the articles; the
+    figures are those of _raw_scope_counts up to float rounding in the last digits.
+    """
+    _check_window(start, end)
+    combined = _with_rollups(conn, start=start, end=end, scope_kind=scope_kind,
+                             scope_values=scope_values, bucket_s=None, origin=_EPOCH)
+    if combined is None:
+        return _raw_scope_counts(conn, start=start, end=end, scope_kind=scope_kind,
+                                 scope_values=scope_values)
+    rows, names = combined
+    out = [ScopeCount(scope_kind=scope_kind,
+                      scope_value=_rollup_scope_value(r, scope_kind, names),
+                      **_summed_figures(r)) for r in rows]
+    out.sort(key=lambda c: (-c.articles, c.scope_value))
+    return out
+
+
+def _raw_scope_counts(conn: Connection, *, start: datetime, end: datetime,
+                      scope_kind: str = "all",
+                      scope_values: Sequence[str] | None = None) -> list[ScopeCount]:
+    """scope_counts computed from the articles alone (the reference definition)."""
     _check_window(start, end)
     if scope_values is not None and not scope_values:
         return []
@@ -253,6 +286,90 @@ def scope_counts(conn: Connection, *, start: datetime, end: datetime, scope_kind
            for r in conn.execute(q) if int(r.n)]
     out.sort(key=lambda c: (-c.articles, c.scope_value))
     return out
+
+
+# ---------------------------------------------------------------- rollups + raw edges
+def _bucket_args(start: datetime, end: datetime, bucket_minutes: float,
+                 origin: datetime | None) -> tuple[int, datetime]:
+    _check_window(start, end)
+    bucket_s = int(round(bucket_minutes * 60))
+    if bucket_s < 1:
+        raise StoreError(f"bucket_minutes must be at least 1 second, got {bucket_minutes}")
+    origin = origin or _EPOCH
+    if origin > start:
+        raise StoreError(f"bucket origin {origin} is after the window start {start}")
+    return bucket_s, origin
+
+
+def _with_rollups(conn: Connection, *, start: datetime, end: datetime, scope_kind: str,
+                  scope_values: Sequence[str] | None, bucket_s: int | None,
+                  origin: datetime) -> tuple[list[RollupRow], dict[int, str]] | None:
+    """Non-empty figures per scope value (and bucket): rollups for the whole hours inside
+    [start, end), articles for the partial hours at its edges. None when the window holds
+    no whole hour (the raw query is then as cheap)."""
+    _scope_column(scope_kind)  # validates the kind
+    first, last = rollups.ceil_hour(start), rollups.floor_hour(end)
+    if last <= first:
+        return None
+    if scope_values is not None and not scope_values:
+        return [], {}
+    names: dict[int, str] = {}
+    values = scope_values if scope_kind == "topic" else None
+    if scope_kind == "feed":
+        names = _feed_ids(conn, scope_values) if scope_values is not None else _feed_names(conn)
+        values = None if scope_values is None else [str(i) for i in names]
+    parts = rollups.read(conn, kind=scope_kind, start=first, end=last, scope_values=values,
+                         bucket_seconds=bucket_s, origin=origin)
+    for a, b in ((start, first), (last, end)):
+        if a < b:
+            parts += _raw_rows(conn, start=a, end=b, scope_kind=scope_kind,
+                               scope_values=scope_values, bucket_s=bucket_s, origin=origin)
+    sums: dict[tuple[str, int | None], list[Any]] = {}
+    for r in parts:
+        acc = sums.setdefault((r.scope_value, r.bucket), [0, 0, 0.0, 0.0, 0.0])
+        for k, x in enumerate((r.articles, r.negatives, r.sum_index, r.negative_weight,
+                               r.negative_mass)):
+            acc[k] += x
+    return [RollupRow(value, bucket, *acc) for (value, bucket), acc in sums.items()
+            if acc[0] > 0], names
+
+
+def _raw_rows(conn: Connection, *, start: datetime, end: datetime, scope_kind: str,
+              scope_values: Sequence[str] | None, bucket_s: int | None,
+              origin: datetime) -> list[RollupRow]:
+    """The rollup sums computed from the articles in [start, end) (an edge of a window)."""
+    cols = [*_figures(), func.sum(func.coalesce(articles.c.p_positive, 0.0)
+                                  - func.coalesce(articles.c.p_negative, 0.0)).label("sidx")]
+    bucket: Any = None
+    if bucket_s is not None:
+        offset = epoch_seconds(articles.c.published_at) \
+            - literal_column(str(_epoch(origin)), Integer)
+        bucket = (offset // literal_column(str(bucket_s), Integer)).label("b")
+        cols.append(bucket)
+    q, _ = _scoped_query(conn, cols, start=start, end=end, scope_kind=scope_kind,
+                         scope_values=scope_values)
+    if bucket is not None:
+        q = q.group_by(bucket)
+    return [RollupRow(scope_value=ALL_SCOPE_VALUE if scope_kind == "all" else str(r.scope),
+                      bucket=None if bucket is None else int(r.b), articles=int(r.n),
+                      negatives=int(r.neg or 0), sum_index=float(r.sidx or 0.0),
+                      negative_weight=float(r.neg_w or 0.0),
+                      negative_mass=float(r.neg_mass or 0.0))
+            for r in conn.execute(q) if int(r.n)]
+
+
+def _rollup_scope_value(row: RollupRow, kind: str, names: dict[int, str]) -> str:
+    if kind == "feed":
+        return names.get(int(row.scope_value), f"feed #{row.scope_value}")
+    return row.scope_value
+
+
+def _summed_figures(row: RollupRow) -> dict[str, Any]:
+    n = row.articles
+    return {"articles": n, "negative": row.negatives,
+            "negative_share": row.negatives / n if n else 0.0,
+            "sentiment_index": row.sum_index / n if n else 0.0,
+            "negative_weight": row.negative_weight, "negative_mass": row.negative_mass}
 
 
 def negative_headlines(conn: Connection, *, start: datetime, end: datetime, scope_kind: str,

@@ -32,6 +32,7 @@ def bootstrap_task(config: Config, engine: Engine, task: str, *, now: datetime,
                    force: bool = False, progress: bool = True,
                    overrides: dict[str, Any] | None = None) -> BootstrapResult:
     """Train task's first model from the bootstrap set unless it already has an active one."""
+    from monitor.config import DEFAULT_TOPICS
     from monitor.scoring import registry
     from training.data import load_labelled, task_labels
     from training.train import TrainParams, train_version
@@ -40,6 +41,12 @@ def bootstrap_task(config: Config, engine: Engine, task: str, *, now: datetime,
     if active is not None and not force:
         return BootstrapResult(task, active, skipped=f"active version {active} exists")
     path = bootstrap_data_path(config.model.bootstrap_data, config.resolve_path)
+    if task == "topic" and not config.model.bootstrap_data and \
+            set(config.model.topics) != set(DEFAULT_TOPICS):
+        # The shipped set is labelled with the default taxonomy only.
+        return BootstrapResult(task, None, skipped="model.topics differs from the default "
+                               "taxonomy the bootstrap set is labelled with; train a topic "
+                               "model on your own data with `finsentinel train --task topic`")
     data = load_labelled([path], task, task_labels(task, config),
                          label_column=LABEL_COLUMNS[task])
     params = TrainParams(**{**BOOTSTRAP_RECIPE, **(overrides or {})})

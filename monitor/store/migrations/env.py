@@ -21,5 +21,5 @@ def _run(conn) -> None:  # type: ignore[no-untyped-def]
 if connection is not None:
     _run(connection)
 else:  # the alembic CLI (e.g. autogenerate during development)
-    with create_engine(config.get_main_option("sqlalchemy.url")).begin() as conn:
+    with create_engine(config.get_main_option("sqlalchemy.url") or "").begin() as conn:
         _run(conn)

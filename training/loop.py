@@ -1,0 +1,162 @@
+"""One fine-tuning loop's machinery: length-grouped batches, freezing, optimiser, precision."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from training.data import Example
+    from training.train import TrainParams
+
+log = logging.getLogger(__name__)
+
+
+def setup_threads(params: TrainParams) -> None:
+    """Use params.threads intra-op threads; None keeps torch's default (physical cores, or
+    OMP_NUM_THREADS when set), which is what a shared machine can lower from outside."""
+    import torch
+
+    if params.threads:
+        torch.set_num_threads(params.threads)
+    log.info("training on the CPU with %d thread(s)", torch.get_num_threads())
+
+
+def _class_weights(train: Sequence[Example], labels: Sequence[str]) -> Any:
+    import torch
+
+    counts = Counter(e.label for e in train)
+    n, k = len(train), len(labels)
+    # "balanced" weights n / (k * n_c), as scikit-learn computes them.
+    return torch.tensor([n / (k * max(counts.get(label, 0), 1)) for label in labels],
+                        dtype=torch.float32)
+
+
+@dataclass
+class Loop:
+    """What one training step needs, built once per fit."""
+
+    model: Any
+    tokenizer: Any
+    enc: Any  # the tokenized training texts (unpadded)
+    targets: list[int]
+    device: Any
+    optimizer: Any
+    scheduler: Any
+    loss_fn: Any
+    autocast: Any
+    scaler: Any
+
+
+def make_loop(model: Any, tokenizer: Any, train: Sequence[Example], labels: Sequence[str],
+               params: TrainParams, device: Any, batch_size: int) -> tuple[Loop, list[int]]:
+    import torch
+    from transformers import get_scheduler
+
+    label_id = {label: i for i, label in enumerate(labels)}
+    enc = tokenizer([e.text for e in train], truncation=True, max_length=params.max_length)
+    lengths = [len(ids) for ids in enc["input_ids"]]
+    model.to(device).train()
+    _freeze(model, params)
+    optimizer = torch.optim.AdamW(_param_groups(model, params.weight_decay), lr=params.lr)
+    # Pools may end in a short batch, so count the batches rather than divide.
+    total = len(length_grouped_batches(lengths, batch_size, torch.Generator())) * params.epochs
+    scheduler = get_scheduler(params.schedule, optimizer,
+                              num_warmup_steps=int(total * params.warmup_ratio),
+                              num_training_steps=total)
+    weight = _class_weights(train, labels).to(device) if params.class_weights else None
+    autocast, scaler = _precision(device)
+    return Loop(model, tokenizer, enc, [label_id[e.label] for e in train], device, optimizer,
+                 scheduler, torch.nn.CrossEntropyLoss(weight=weight), autocast, scaler), lengths
+
+
+def train_epoch(loop: Loop, batches: list[list[int]], desc: str, progress: bool) -> float:
+    """One pass over the batches; returns the mean training loss."""
+    import torch
+    from tqdm.auto import tqdm
+
+    bar = tqdm(batches, desc=desc, unit="batch", disable=not progress, leave=False)
+    running = 0.0
+    trainable = [p for p in loop.model.parameters() if p.requires_grad]
+    for step, idx in enumerate(bar, start=1):
+        batch = loop.tokenizer.pad({"input_ids": [loop.enc["input_ids"][i] for i in idx],
+                                    "attention_mask": [loop.enc["attention_mask"][i]
+                                                       for i in idx]},
+                                   return_tensors="pt").to(loop.device)
+        y = torch.tensor([loop.targets[i] for i in idx], device=loop.device)
+        with loop.autocast:
+            logits = loop.model(**batch).logits
+        loss = loop.loss_fn(logits.float(), y)
+        loop.optimizer.zero_grad(set_to_none=True)
+        loop.scaler.scale(loss).backward()
+        loop.scaler.unscale_(loop.optimizer)
+        torch.nn.utils.clip_grad_norm_(trainable, 1.0)
+        loop.scaler.step(loop.optimizer)
+        loop.scaler.update()
+        loop.scheduler.step()
+        running += loss.detach().item()
+        bar.set_postfix(loss=f"{running / step:.4f}")
+    bar.close()
+    return running / max(len(batches), 1)
+
+
+def _freeze(model: Any, params: TrainParams) -> None:
+    if params.freeze_embeddings:
+        model.get_input_embeddings().weight.requires_grad_(False)
+    if params.freeze_layers:
+        layers = getattr(getattr(model.base_model, "encoder", None), "layer", None)
+        if layers is None:
+            log.warning("freeze_layers ignored: %s has no encoder.layer list",
+                        type(model).__name__)
+            return
+        for layer in layers[:params.freeze_layers]:
+            layer.requires_grad_(False)
+
+
+def length_grouped_batches(lengths: Sequence[int], batch_size: int,
+                           generator: Any, group: int = 50) -> list[list[int]]:
+    """Shuffled batches of indices whose texts have similar lengths (less padding).
+
+    Indices are shuffled, cut into pools of `group` batches, each pool sorted by length and
+    cut into batches; the batch order is shuffled again, so every epoch still sees the data
+    in a new random order (transformers' group_by_length does the same).
+    """
+    import torch
+
+    order = torch.randperm(len(lengths), generator=generator).tolist()
+    pool = batch_size * group
+    batches: list[list[int]] = []
+    for start in range(0, len(order), pool):
+        chunk = sorted(order[start:start + pool], key=lambda i: lengths[i])
+        batches.extend(chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size))
+    shuffle = torch.randperm(len(batches), generator=generator).tolist()
+    return [batches[i] for i in shuffle]
+
+
+def _param_groups(model: Any, weight_decay: float) -> list[dict[str, Any]]:
+    # No decay on biases and LayerNorm weights, as in the reference BERT recipe.
+    decay: list[Any] = []
+    no_decay: list[Any] = []
+    for _name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        (no_decay if p.ndim < 2 else decay).append(p)
+    return [{"params": decay, "weight_decay": weight_decay},
+            {"params": no_decay, "weight_decay": 0.0}]
+
+
+def _precision(device: Any) -> tuple[Any, Any]:
+    """(autocast context, grad scaler): bf16 or fp16 on CUDA, full precision elsewhere."""
+    import contextlib
+
+    import torch
+
+    if device.type == "cuda":
+        if torch.cuda.is_bf16_supported():
+            return torch.autocast("cuda", dtype=torch.bfloat16), torch.amp.GradScaler(
+                "cuda", enabled=False)
+        return torch.autocast("cuda", dtype=torch.float16), torch.amp.GradScaler("cuda")
+    return contextlib.nullcontext(), torch.amp.GradScaler("cpu", enabled=False)
