@@ -7,6 +7,8 @@ import re
 from html.parser import HTMLParser
 
 _WS = re.compile(r"\s+")
+# Links carry no sentiment but cost many tokens (a t.co link is ~12): they are dropped.
+_URL = re.compile(r"(?:https?://|www\.)\S+", re.I)
 _BLOCK_TAGS = {"p", "br", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote"}
 
 
@@ -54,8 +56,8 @@ def model_input(title: str | None, summary: str | None = None, *, max_chars: int
     training row look alike; the summary is appended after a separator when it is not a copy
     of the title (many feeds repeat the title as the description).
     """
-    t = _WS.sub(" ", title or "").strip()
-    s = _WS.sub(" ", summary or "").strip()
+    t = _WS.sub(" ", _URL.sub(" ", title or "")).strip()
+    s = _WS.sub(" ", _URL.sub(" ", summary or "")).strip()
     if s and s.lower() != t.lower() and not t.lower().startswith(s.lower()):
         text = f"{t}. {s}" if t and not t.endswith((".", "!", "?", ":")) else f"{t} {s}".strip()
     else:
