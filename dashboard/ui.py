@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pandas as pd
@@ -11,7 +11,7 @@ import streamlit as st
 from dashboard import data
 from dashboard.safe import safe_url
 from monitor.config import Config
-from monitor.errors import ConfigError, StoreError
+from monitor.errors import ConfigError, FinSentinelError, StoreError
 
 NO_ARTICLES_HINT = ("No articles yet. Fetch some with `finsentinel poll` (or start the "
                     "monitor with `make run`), or try the offline demo with `make demo`.")
@@ -66,3 +66,14 @@ RANGES: dict[str, tuple[float, int]] = {
     "Last 30 days": (30 * 24.0, 24 * 60),
     "Last 90 days": (90 * 24.0, 24 * 60),
 }
+
+
+def act(flash_key: str, action: Callable[[], object], done: str) -> None:
+    """Run a write action; show its error, or rerun with `done` flashed under flash_key."""
+    try:
+        action()
+    except FinSentinelError as err:
+        st.error(str(err))
+    else:
+        st.session_state[flash_key] = done
+        st.rerun()

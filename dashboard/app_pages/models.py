@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pandas as pd
 import streamlit as st
 
 from dashboard import auth, data, ui
 from monitor.config import Config
-from monitor.errors import FinSentinelError
 
 
 def _task(config: Config, task: str, versions: pd.DataFrame, active: str | None) -> None:
@@ -26,19 +23,10 @@ def _task(config: Config, task: str, versions: pd.DataFrame, active: str | None)
     c1, c2, c3 = st.columns([3, 1, 1])
     choice = c1.selectbox("Version", list(mine["version"]), key=f"models_pick_{task}")
     if c2.button("Activate", key=f"models_activate_{task}", disabled=choice == active):
-        _act(lambda: data.activate_model(config, task, choice), f"Activated {choice}.")
+        ui.act("models_flash", lambda: data.activate_model(config, task, choice),
+               f"Activated {choice}.")
     if c3.button("Roll back", key=f"models_rollback_{task}", disabled=active is None):
-        _act(lambda: data.rollback_model(config, task), "Rolled back.")
-
-
-def _act(action: Callable[[], object], done: str) -> None:
-    try:
-        action()
-    except FinSentinelError as err:
-        st.error(str(err))
-    else:
-        st.session_state["models_flash"] = done
-        st.rerun()
+        ui.act("models_flash", lambda: data.rollback_model(config, task), "Rolled back.")
 
 
 def main() -> None:

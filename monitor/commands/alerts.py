@@ -56,7 +56,7 @@ def list_cmd(app: App, show_all: bool, limit: int) -> None:
     table = []
     for a in rows:
         state = a.state + (" (acked)" if a.acknowledged_at else "")
-        sent = ", ".join(f"{d.channel}:{d.event[:4]}:{d.state}" for d in deliveries[a.id])
+        sent = ", ".join(f"{d.channel} ({d.event}): {d.state}" for d in deliveries[a.id])
         table.append([a.id, state, a.rule, shorten(a.summary, 70), fmt_time(a.fired_at),
                       fmt_time(a.resolved_at), sent or "-"])
     click.echo(format_table(["ID", "STATE", "RULE", "SUMMARY", "FIRED", "RESOLVED",

@@ -144,9 +144,17 @@ def _quantize(src: Path, dest: Path) -> None:
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(str(src), str(dest), weight_type=QuantType.QInt8, per_channel=True,
-                     # Fused ops hide output types from shape inference: they are float.
-                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+    # The quantizer logs one INFO line per tensor on the ROOT logger (hundreds of lines in
+    # the monitor's log); hold the root logger at WARNING while it runs.
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(max(level, logging.WARNING))
+    try:
+        quantize_dynamic(str(src), str(dest), weight_type=QuantType.QInt8, per_channel=True,
+                         # Fused ops hide output types from shape inference: they are float.
+                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+    finally:
+        root.setLevel(level)
 
 
 def remove_cache(path: Path) -> None:
