@@ -15,6 +15,8 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -80,8 +82,8 @@ def build_int8_onnx(loaded: LoadedModel) -> Path:
         raise ValueError(f"model version {loaded.version} has no folder for an ONNX copy")
     folder = loaded.path / ONNX_DIR
     folder.mkdir(exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=folder, prefix=".build-") as tmp_name:
-        tmp = Path(tmp_name)
+    with _quiet_root_logger(), tempfile.TemporaryDirectory(dir=folder, prefix=".build-") as tmp_dir:
+        tmp = Path(tmp_dir)
         _export_fp32(loaded, tmp / "fp32.onnx")
         fused = _fuse(loaded, tmp / "fp32.onnx", tmp / "fused.onnx")
         _quantize(fused, tmp / ONNX_FILE)
@@ -95,6 +97,19 @@ def build_int8_onnx(loaded: LoadedModel) -> Path:
         os.replace(tmp / META_FILE, folder / META_FILE)
     log.info("int8 ONNX copy of %s written to %s", loaded.version, folder / ONNX_FILE)
     return folder / ONNX_FILE
+
+
+@contextmanager
+def _quiet_root_logger() -> Iterator[None]:
+    """Hold the root logger at WARNING: onnxruntime's fusion and quantisation tools log
+    hundreds of INFO lines through the root logger, which would flood the monitor's log."""
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(max(level, logging.WARNING))
+    try:
+        yield
+    finally:
+        root.setLevel(level)
 
 
 def _export_fp32(loaded: LoadedModel, dest: Path) -> None:
@@ -144,17 +159,9 @@ def _quantize(src: Path, dest: Path) -> None:
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    # The quantizer logs one INFO line per tensor on the ROOT logger (hundreds of lines in
-    # the monitor's log); hold the root logger at WARNING while it runs.
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(max(level, logging.WARNING))
-    try:
-        quantize_dynamic(str(src), str(dest), weight_type=QuantType.QInt8, per_channel=True,
-                         # Fused ops hide output types from shape inference: they are float.
-                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
-    finally:
-        root.setLevel(level)
+    quantize_dynamic(str(src), str(dest), weight_type=QuantType.QInt8, per_channel=True,
+                     # Fused ops hide output types from shape inference: they are float.
+                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
 
 
 def remove_cache(path: Path) -> None:
