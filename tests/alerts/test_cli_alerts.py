@@ -55,7 +55,7 @@ def test_list_show_ack(tmp_path):
     listed = run(config, "list")
     assert listed.exit_code == 0, listed.output
     assert "Energy | Oil: 14 negative articles in 30 min" in listed.output
-    assert "firing" in listed.output and "hook:firi:pending" in listed.output
+    assert "firing" in listed.output and "hook (firing): pending" in listed.output
     shown = run(config, "show", str(aid))
     assert shown.exit_code == 0
     assert "Oil slumps (p_negative 0.97) http://127.0.0.1/a/1" in shown.output
