@@ -29,7 +29,9 @@ def _filters(url: str) -> tuple[ArticleFilter, tuple[object, ...]]:
     sources = c4.multiselect("Source", list(feed_names), key="ar_sources")
     min_conf = c5.slider("Minimum confidence", 0.0, 1.0, 0.0, 0.05, key="ar_min_conf",
                          help="of the sentiment prediction")
-    text = c6.text_input("Text contains", key="ar_text", max_chars=200)
+    text = c6.text_input("Text contains", key="ar_text", max_chars=200,
+                         help="words or phrases in the title or summary, matched from the "
+                              "start of a word, case-insensitive")
     start = None
     if range_name != ALL_TIME:
         start = data.now() - timedelta(hours=ui.RANGES[range_name][0])

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
 from monitor.errors import StoreError
+from monitor.store.search import SEARCH_OBJECT_NAMES
 
 log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -53,6 +54,15 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
+
+
+def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
+    """Alembic include_name hook: skip the search objects migrations create outside schema.py.
+
+    The FTS5 table (and its shadow tables) and the PostgreSQL GIN expression index cannot be
+    expressed in SQLAlchemy metadata, so autogenerate would otherwise propose dropping them.
+    """
+    return not (type_ in ("table", "index") and name in SEARCH_OBJECT_NAMES)
 
 
 def _alembic_config(engine: Engine) -> AlembicConfig:

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select
 
+from monitor.store import search
 from monitor.store.schema import alerts, articles, feeds, labels
 
 # Columns of one article row as the dashboard shows it (current scores included).
@@ -29,7 +30,7 @@ class ArticleFilter:
     sentiments: tuple[str, ...] = ()
     feed_ids: tuple[int, ...] = ()
     min_confidence: float | None = None  # on the sentiment prediction's confidence
-    text: str = ""  # case-insensitive substring of the title or summary
+    text: str = ""  # case-insensitive substring of title or summary, from a word start
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ class ArticlePage:
     next_cursor: tuple[datetime, int] | None
 
 
-def _article_conditions(f: ArticleFilter) -> list[Any]:
+def _article_conditions(conn: Connection, f: ArticleFilter) -> list[Any]:
     cond: list[Any] = []
     if f.start is not None:
         cond.append(articles.c.published_at >= f.start)
@@ -56,9 +57,7 @@ def _article_conditions(f: ArticleFilter) -> list[Any]:
         cond.append(articles.c.sentiment_confidence >= f.min_confidence)
     text = f.text.strip()
     if text:
-        # autoescape: a user's % or _ is a literal character, not a wildcard.
-        cond.append(or_(articles.c.title.icontains(text, autoescape=True),
-                        articles.c.summary.icontains(text, autoescape=True)))
+        cond.append(search.text_condition(conn, text))
     return cond
 
 
@@ -74,7 +73,7 @@ def article_page(conn: Connection, f: ArticleFilter, *, limit: int = 50,
             articles.c.p_positive, articles.c.sentiment_version, articles.c.topic,
             articles.c.topic_confidence, articles.c.topic_version]
     q = select(*cols).join(feeds, feeds.c.id == articles.c.feed_id)
-    cond = _article_conditions(f)
+    cond = _article_conditions(conn, f)
     if before is not None:
         at, aid = before
         cond.append(or_(articles.c.published_at < at,

@@ -13,7 +13,13 @@ from sqlalchemy.engine import Engine
 from monitor.store import articles as A
 from monitor.store import feeds as F
 from monitor.store import scores as S
-from monitor.store.engine import current_revision, ensure_current, head_revision, make_engine
+from monitor.store.engine import (
+    current_revision,
+    ensure_current,
+    head_revision,
+    include_name,
+    make_engine,
+)
 from monitor.store.schema import feeds, metadata
 from monitor.types import Entry, FeedSpec, Prediction
 from tests.conftest import NOW
@@ -36,7 +42,8 @@ def test_migrated_to_head_and_schema_matches_migrations(any_engine: Engine) -> N
     assert current_revision(any_engine) == head_revision()
     ensure_current(any_engine)
     with any_engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+        ctx = MigrationContext.configure(conn, opts={"include_name": include_name})
+        diff = compare_metadata(ctx, metadata)
     assert diff == [], f"schema.py and the migrations disagree: {diff}"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
+from monitor.store.engine import include_name
 from monitor.store.schema import metadata
 
 config = context.config
@@ -13,7 +14,8 @@ connection = config.attributes.get("connection")
 
 def _run(conn) -> None:  # type: ignore[no-untyped-def]
     context.configure(connection=conn, target_metadata=metadata,
-                      render_as_batch=conn.dialect.name == "sqlite", compare_type=True)
+                      render_as_batch=conn.dialect.name == "sqlite", compare_type=True,
+                      include_name=include_name)
     with context.begin_transaction():
         context.run_migrations()
 
