@@ -26,14 +26,18 @@ def save_predictions(conn: Connection, predictions: Sequence[Prediction], now: d
     """
     if not predictions:
         return 0
-    keys = {(p.article_id, p.task, p.model_version) for p in predictions}
     ids = list({p.article_id for p in predictions})
     existing: set[tuple[int, str, str]] = set()
     for i in range(0, len(ids), 500):
         existing.update(tuple(r) for r in conn.execute(
             select(scores.c.article_id, scores.c.task, scores.c.model_version)
             .where(scores.c.article_id.in_(ids[i:i + 500]))))
-    fresh = [p for p in predictions if (p.article_id, p.task, p.model_version) in keys - existing]
+    fresh = []
+    for p in predictions:  # skip stored ones and repeats within this call
+        key = (p.article_id, p.task, p.model_version)
+        if key not in existing:
+            existing.add(key)
+            fresh.append(p)
     if not fresh:
         return 0
     conn.execute(insert(scores), [_score_row(p, now) for p in fresh])
