@@ -1,7 +1,7 @@
 """`finsentinel run`: the long-running monitor (migrate, sync feeds, then the scheduled jobs).
 
 Each job is one line in ``monitor_jobs``; its tick function stays small and delegates to
-the stage that does the work (monitor.ingest.poll for polling; scoring and alerts later).
+the stage that does the work (monitor.ingest.poll, monitor.scoring.job, monitor.alerts.job).
 """
 
 from __future__ import annotations
