@@ -35,6 +35,9 @@ def _data_options(f: Any) -> Any:
         click.option("--label-map", default=None, metavar="MAP|FILE.json",
                      help="Raw label -> task label, e.g. '0=negative,1=positive,2=neutral', "
                           "or a JSON file of that mapping."),
+        click.option("--skip-invalid", is_flag=True,
+                     help="Drop rows that fail validation (empty text, unknown label, "
+                          "conflicting duplicates) with a warning instead of stopping."),
     )
     for option in reversed(options):
         f = option(f)
@@ -42,8 +45,18 @@ def _data_options(f: Any) -> Any:
 
 
 @click.command()
-@click.option("--task", type=TASKS, required=True, help="What the model predicts.")
+@click.option("--task", type=click.Choice(["sentiment", "topic", "both"]), required=True,
+              help="What the model predicts; 'both' trains one shared encoder with a head per "
+                   "task (scoring both then costs one pass) and saves a version per task.")
 @_data_options
+@click.option("--sentiment-data", multiple=True, metavar="FILE", type=click.Path(path_type=Path),
+              help="With --task both: a file labelled for sentiment only (repeatable).")
+@click.option("--topic-data", multiple=True, metavar="FILE", type=click.Path(path_type=Path),
+              help="With --task both: a file labelled for topic only (repeatable).")
+@click.option("--sentiment-label-map", default=None, metavar="MAP|FILE.json",
+              help="With --task both: --label-map for the sentiment labels.")
+@click.option("--topic-label-map", default=None, metavar="MAP|FILE.json",
+              help="With --task both: --label-map for the topic labels.")
 @click.option("--from-db", is_flag=True, help="Also train on labels stored in the database.")
 @click.option("--epochs", type=int, default=None, help="Most epochs (early stopping may end "
               "sooner) [default: 8].")
@@ -58,30 +71,78 @@ def _data_options(f: Any) -> Any:
 @pass_app
 def train(app: App, task: str, data_files: tuple[Path, ...], more_files: tuple[Path, ...],
           text_column: str | None, label_column: str | None, label_map: str | None,
+          skip_invalid: bool, sentiment_data: tuple[Path, ...], topic_data: tuple[Path, ...],
+          sentiment_label_map: str | None, topic_label_map: str | None,
           from_db: bool, epochs: int | None, lr: float | None, batch_size: int | None,
           max_length: int | None, seed: int | None, eval_fraction: float | None,
           base_model: str | None) -> None:
     """Fine-tune a new TASK model version on labelled files and/or database labels."""
     from training.data import load_labelled, task_labels
-    from training.evaluate import format_metrics
     from training.labels_map import parse_label_map
     from training.train import TrainParams, train_version
 
     files = [*data_files, *more_files]
+    given: dict[str, Any] = {"epochs": epochs, "lr": lr, "batch_size": batch_size,
+                             "max_length": max_length, "seed": seed,
+                             "eval_fraction": eval_fraction}
+    params = TrainParams(**{k: v for k, v in given.items() if v is not None})
+    if task == "both":
+        if label_column or label_map:
+            raise DataError("--task both reads each task's own column (sentiment, topic): "
+                            "drop --label-column/--label-map and use --sentiment-label-map / "
+                            "--topic-label-map")
+        per_task = {"sentiment": (sentiment_data, sentiment_label_map),
+                    "topic": (topic_data, topic_label_map)}
+        _train_both(app, files, per_task, text_column, from_db, skip_invalid, params,
+                    base_model)
+        return
+    if sentiment_data or topic_data or sentiment_label_map or topic_label_map:
+        raise DataError("--sentiment-data/--topic-data and their label maps go with --task "
+                        "both; for one task use --data and --label-map")
     if not files and not from_db:
         raise DataError("nothing to train on: give --data FILE (one or more) and/or --from-db")
     data = load_labelled(files, task, task_labels(task, app.config), text_column=text_column,
                          label_column=label_column, label_map=parse_label_map(label_map),
-                         engine=app.engine if from_db else None)
-    given: dict[str, Any] = {"epochs": epochs, "lr": lr, "batch_size": batch_size,
-                             "max_length": max_length, "seed": seed,
-                             "eval_fraction": eval_fraction}
-    overrides = {k: v for k, v in given.items() if v is not None}
-    params = TrainParams(**overrides)
+                         engine=app.engine if from_db else None, skip_invalid=skip_invalid)
     counts = ", ".join(f"{k}={v}" for k, v in data.counts().items())
     click.echo(f"training {task} on {len(data.examples)} examples ({counts})")
     outcome = train_version(app.config, app.engine, data, params, now=app.now(),
                             base_model=base_model)
+    _report(outcome)
+
+
+def _train_both(app: App, files: list[Path],
+                per_task: dict[str, tuple[tuple[Path, ...], str | None]],
+                text_column: str | None, from_db: bool, skip_invalid: bool, params: Any,
+                base_model: str | None) -> None:
+    from training.data import load_labelled, task_labels
+    from training.joint import train_joint_versions
+    from training.labels_map import parse_label_map
+
+    parts = []
+    for task, (own_files, own_map) in per_task.items():
+        task_files = [*files, *own_files]
+        if not task_files and not from_db:
+            raise DataError(f"--task both: nothing labelled for {task}; give --data FILE "
+                            f"(labelled for both tasks), --{task}-data FILE and/or --from-db")
+        parts.append(load_labelled(task_files, task, task_labels(task, app.config),
+                                   text_column=text_column, label_map=parse_label_map(own_map),
+                                   engine=app.engine if from_db else None,
+                                   skip_invalid=skip_invalid))
+    for part in parts:
+        counts = ", ".join(f"{k}={v}" for k, v in part.counts().items())
+        click.echo(f"{part.task}: {len(part.examples)} examples ({counts})")
+    click.echo("training both tasks over one shared encoder")
+    for outcome in train_joint_versions(app.config, app.engine, parts, params, now=app.now(),
+                                        base_model=base_model):
+        click.echo(f"\n=== {outcome.card['task']} ===")
+        _report(outcome)
+
+
+def _report(outcome: Any) -> None:
+    from training.evaluate import format_metrics
+
+    task = outcome.card["task"]
     click.echo(f"\nvalidation metrics (best epoch {outcome.card['best_epoch']}, "
                f"{outcome.card['training_seconds']:.0f} s):")
     click.echo(format_metrics(outcome.metrics))
@@ -122,7 +183,8 @@ def _version_folder(app: App, task: str, version: str | None) -> Path:
 @pass_app
 def evaluate(app: App, task: str, data_files: tuple[Path, ...], more_files: tuple[Path, ...],
              text_column: str | None, label_column: str | None, label_map: str | None,
-             version: str | None, max_length: int | None, batch_size: int) -> None:
+             skip_invalid: bool, version: str | None, max_length: int | None,
+             batch_size: int) -> None:
     """Evaluate the active (or a named) TASK model on labelled files."""
     from monitor.scoring.artifact import load_version
     from training.data import load_labelled
@@ -134,7 +196,8 @@ def evaluate(app: App, task: str, data_files: tuple[Path, ...], more_files: tupl
         raise DataError("give the labelled file(s) to evaluate on with --data FILE")
     loaded = load_version(_version_folder(app, task, version))
     data = load_labelled(files, task, loaded.labels, text_column=text_column,
-                         label_column=label_column, label_map=parse_label_map(label_map))
+                         label_column=label_column, label_map=parse_label_map(label_map),
+                         skip_invalid=skip_invalid)
     length = max_length or int(loaded.card.get("max_length") or app.config.model.max_length)
     metrics = evaluate_examples(loaded.model, loaded.tokenizer,
                                 [e.text for e in data.examples],
@@ -150,15 +213,19 @@ def evaluate(app: App, task: str, data_files: tuple[Path, ...], more_files: tupl
 @click.option("--force", is_flag=True, help="Train even when the task has an active model "
               "(the new version then waits for `finsentinel models activate`).")
 @click.option("--epochs", type=int, default=None, help="Override the bootstrap recipe.")
+@click.option("--joint", is_flag=True, help="Train both tasks over one shared encoder (one "
+              "run; scoring both costs one pass; measured less accurate, see README).")
 @pass_app
-def bootstrap(app: App, tasks: tuple[str, ...], force: bool, epochs: int | None) -> None:
+def bootstrap(app: App, tasks: tuple[str, ...], force: bool, epochs: int | None,
+              joint: bool) -> None:
     """Train the default models from the shipped labelled set where none is active."""
-    from training.bootstrap.train import bootstrap_task
+    from training.bootstrap.train import bootstrap as train_bootstrap
 
     overrides = {"epochs": epochs} if epochs is not None else {}
-    for task in tasks or ("sentiment", "topic"):
-        result = bootstrap_task(app.config, app.engine, task, now=app.now(), force=force,
-                                overrides=overrides)
+    for result in train_bootstrap(app.config, app.engine, tasks or ("sentiment", "topic"),
+                                  now=app.now(), force=force, joint=joint,
+                                  overrides=overrides):
+        task = result.task
         if result.skipped:
             click.echo(f"{task}: skipped ({result.skipped})")
             continue

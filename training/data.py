@@ -80,13 +80,16 @@ def _problems_error(problems: list[str], what: str) -> DataError:
     return DataError(f"{len(problems)} problem(s) in {what}:\n  " + "\n  ".join(shown) + tail)
 
 
-def validate_rows(rows: Iterable[RawRow], resolver: LabelResolver) -> list[Example]:
+def validate_rows(rows: Iterable[RawRow], resolver: LabelResolver, *,
+                  skip_invalid: bool = False) -> list[Example]:
     """Rows -> Examples; raises one DataError listing every bad row (file, line, value).
 
     Exact duplicates (same text, same label) are kept once; the same text with two different
-    labels is an error naming both places.
+    labels is an error naming both places. With skip_invalid the bad rows are dropped instead
+    (a text with conflicting labels entirely) and a warning says how many and shows some.
     """
     problems: list[str] = []
+    conflicted: set[str] = set()
     seen: dict[str, Example] = {}
     examples: list[Example] = []
     duplicates = 0
@@ -103,6 +106,7 @@ def validate_rows(rows: Iterable[RawRow], resolver: LabelResolver) -> list[Examp
         first = seen.get(text)
         if first is not None:
             if first.label != label:
+                conflicted.add(text)
                 problems.append(f"{where}: text {text[:60]!r} is labelled {label!r} here but "
                                 f"{first.label!r} at {first.source} line {first.line}; fix "
                                 "or remove one of them")
@@ -112,8 +116,12 @@ def validate_rows(rows: Iterable[RawRow], resolver: LabelResolver) -> list[Examp
         example = Example(text, label, row.source, row.line)
         seen[text] = example
         examples.append(example)
-    if problems:
+    if problems and not skip_invalid:
         raise _problems_error(problems, "the labelled data")
+    if problems:
+        examples = [e for e in examples if e.text not in conflicted]
+        log.warning("skipped %d invalid row(s) (and %d text(s) with conflicting labels): %s",
+                    len(problems), len(conflicted), str(_problems_error(problems, "the data")))
     if duplicates:
         log.info("dropped %d exact duplicate row(s)", duplicates)
     return examples
@@ -134,8 +142,9 @@ def check_class_counts(examples: Sequence[Example], labels: tuple[str, ...], *,
 def load_labelled(paths: Sequence[Path], task: str, labels: tuple[str, ...], *,
                   text_column: str | None = None, label_column: str | None = None,
                   label_map: dict[str, str] | None = None, engine: Engine | None = None,
-                  min_per_class: int = 0) -> LabelledData:
-    """Read, map and validate labelled files (and DB labels when engine is given)."""
+                  min_per_class: int = 0, skip_invalid: bool = False) -> LabelledData:
+    """Read, map and validate labelled files (and DB labels when engine is given); with
+    skip_invalid, rows that fail validation are dropped with a warning instead of refused."""
     resolver = LabelResolver(labels, label_map)
     rows: list[RawRow] = []
     sources: list[DataSource] = []
@@ -155,7 +164,7 @@ def load_labelled(paths: Sequence[Path], task: str, labels: tuple[str, ...], *,
         sources.append(DataSource(DB_SOURCE, None, len(db_rows)))
     if not rows:
         raise DataError("no labelled data given; pass --data FILE and/or --from-db")
-    examples = validate_rows(rows, resolver)
+    examples = validate_rows(rows, resolver, skip_invalid=skip_invalid)
     if min_per_class:
         check_class_counts(examples, labels, min_per_class=min_per_class,
                            what=", ".join(s.path for s in sources))

@@ -12,13 +12,18 @@ log = logging.getLogger(__name__)
 
 
 def predict_proba(model: Any, tokenizer: Any, texts: Sequence[str], *, max_length: int,
-                  batch_size: int = 64, device: Any = None) -> np.ndarray:
-    """Class probabilities (n, n_labels) in input order; batches sorted by length for speed."""
+                  batch_size: int = 64, device: Any = None,
+                  head: tuple[int, int] | None = None) -> np.ndarray:
+    """Class probabilities (n, n_labels) in input order; batches sorted by length for speed.
+
+    head = (start, stop) takes the softmax over those outputs only: one task of a joint model.
+    """
     import torch
 
     device = device or next(model.parameters()).device
+    start_out, stop_out = head or (0, model.config.num_labels)
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    out = np.zeros((len(texts), model.config.num_labels), dtype=np.float32)
+    out = np.zeros((len(texts), stop_out - start_out), dtype=np.float32)
     was_training = model.training
     model.eval()
     autocast = _autocast(device)
@@ -28,7 +33,7 @@ def predict_proba(model: Any, tokenizer: Any, texts: Sequence[str], *, max_lengt
             enc = tokenizer([texts[i] for i in idx], truncation=True, max_length=max_length,
                             padding=True, return_tensors="pt").to(device)
             with autocast:
-                logits = model(**enc).logits
+                logits = model(**enc).logits[:, start_out:stop_out]
             out[idx] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
     model.train(was_training)
     return out
@@ -85,10 +90,11 @@ def format_metrics(metrics: dict[str, Any]) -> str:
 
 def evaluate_examples(model: Any, tokenizer: Any, texts: Sequence[str], gold: Sequence[str],
                       labels: Sequence[str], *, max_length: int, batch_size: int = 64,
-                      device: Any = None) -> dict[str, Any]:
-    """Predict texts with model and compare with gold labels (label order from the model)."""
+                      device: Any = None, head: tuple[int, int] | None = None) -> dict[str, Any]:
+    """Predict texts with model and compare with gold labels (label order from the model;
+    head selects one task's outputs of a joint model, see predict_proba)."""
     probs = predict_proba(model, tokenizer, texts, max_length=max_length,
-                          batch_size=batch_size, device=device)
+                          batch_size=batch_size, device=device, head=head)
     pred = [labels[i] for i in probs.argmax(axis=1)]
     return metrics_report(gold, pred, labels)
 

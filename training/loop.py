@@ -1,4 +1,4 @@
-"""One fine-tuning loop's machinery: length-grouped batches, freezing, optimiser, precision."""
+"""One fine-tuning loop's machinery: heads, length-grouped batches, freezing, optimiser."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from training.data import Example
     from training.train import TrainParams
 
 log = logging.getLogger(__name__)
@@ -25,13 +24,33 @@ def setup_threads(params: TrainParams) -> None:
     log.info("training on the CPU with %d thread(s)", torch.get_num_threads())
 
 
-def _class_weights(train: Sequence[Example], labels: Sequence[str]) -> Any:
+@dataclass(frozen=True)
+class Head:
+    """One task's slice of the classifier outputs: logits[:, offset:offset + len(labels)].
+
+    A single-task model has one head at offset 0; a joint model (training.joint) has one per
+    task over a shared encoder.
+    """
+
+    task: str
+    labels: tuple[str, ...]
+    offset: int = 0
+
+    @property
+    def stop(self) -> int:
+        return self.offset + len(self.labels)
+
+
+IGNORE = -100  # target of a row that has no label for a head (CrossEntropyLoss ignore_index)
+
+
+def _class_weights(targets: Sequence[int], n_labels: int) -> Any:
     import torch
 
-    counts = Counter(e.label for e in train)
-    n, k = len(train), len(labels)
+    counts = Counter(t for t in targets if t != IGNORE)
+    n = sum(counts.values())
     # "balanced" weights n / (k * n_c), as scikit-learn computes them.
-    return torch.tensor([n / (k * max(counts.get(label, 0), 1)) for label in labels],
+    return torch.tensor([n / (n_labels * max(counts.get(i, 0), 1)) for i in range(n_labels)],
                         dtype=torch.float32)
 
 
@@ -42,22 +61,24 @@ class Loop:
     model: Any
     tokenizer: Any
     enc: Any  # the tokenized training texts (unpadded)
-    targets: list[int]
+    heads: tuple[Head, ...]
+    targets: list[list[int]]  # per head, per training row: label id or IGNORE
     device: Any
     optimizer: Any
     scheduler: Any
-    loss_fn: Any
+    loss_fns: list[Any]  # per head
     autocast: Any
     scaler: Any
 
 
-def make_loop(model: Any, tokenizer: Any, train: Sequence[Example], labels: Sequence[str],
-               params: TrainParams, device: Any, batch_size: int) -> tuple[Loop, list[int]]:
+def make_loop(model: Any, tokenizer: Any, texts: Sequence[str], heads: Sequence[Head],
+              targets: Sequence[Sequence[int]], params: TrainParams, device: Any,
+              batch_size: int) -> tuple[Loop, list[int]]:
+    """The loop over texts; targets[h][i] is row i's label id for heads[h] (or IGNORE)."""
     import torch
     from transformers import get_scheduler
 
-    label_id = {label: i for i, label in enumerate(labels)}
-    enc = tokenizer([e.text for e in train], truncation=True, max_length=params.max_length)
+    enc = tokenizer(list(texts), truncation=True, max_length=params.max_length)
     lengths = [len(ids) for ids in enc["input_ids"]]
     model.to(device).train()
     _freeze(model, params)
@@ -67,10 +88,26 @@ def make_loop(model: Any, tokenizer: Any, train: Sequence[Example], labels: Sequ
     scheduler = get_scheduler(params.schedule, optimizer,
                               num_warmup_steps=int(total * params.warmup_ratio),
                               num_training_steps=total)
-    weight = _class_weights(train, labels).to(device) if params.class_weights else None
+    loss_fns = [torch.nn.CrossEntropyLoss(
+        weight=_class_weights(t, len(h.labels)).to(device) if params.class_weights else None,
+        ignore_index=IGNORE) for h, t in zip(heads, targets, strict=True)]
     autocast, scaler = _precision(device)
-    return Loop(model, tokenizer, enc, [label_id[e.label] for e in train], device, optimizer,
-                 scheduler, torch.nn.CrossEntropyLoss(weight=weight), autocast, scaler), lengths
+    return Loop(model, tokenizer, enc, tuple(heads), [list(t) for t in targets], device,
+                optimizer, scheduler, loss_fns, autocast, scaler), lengths
+
+
+def _batch_loss(loop: Loop, logits: Any, idx: list[int]) -> Any:
+    """Sum over heads of each head's loss on the rows of the batch it has labels for."""
+    import torch
+
+    loss = None
+    for head, targets, loss_fn in zip(loop.heads, loop.targets, loop.loss_fns, strict=True):
+        y = torch.tensor([targets[i] for i in idx], device=loop.device)
+        if bool((y == IGNORE).all()):
+            continue  # no label for this head in the batch: a mean over nothing is NaN
+        part = loss_fn(logits[:, head.offset:head.stop].float(), y)
+        loss = part if loss is None else loss + part
+    return loss
 
 
 def train_epoch(loop: Loop, batches: list[list[int]], desc: str, progress: bool) -> float:
@@ -86,10 +123,11 @@ def train_epoch(loop: Loop, batches: list[list[int]], desc: str, progress: bool)
                                     "attention_mask": [loop.enc["attention_mask"][i]
                                                        for i in idx]},
                                    return_tensors="pt").to(loop.device)
-        y = torch.tensor([loop.targets[i] for i in idx], device=loop.device)
         with loop.autocast:
             logits = loop.model(**batch).logits
-        loss = loop.loss_fn(logits.float(), y)
+        loss = _batch_loss(loop, logits, idx)
+        if loss is None:  # a batch without any label (cannot happen with labelled rows)
+            continue
         loop.optimizer.zero_grad(set_to_none=True)
         loop.scaler.scale(loss).backward()
         loop.scaler.unscale_(loop.optimizer)

@@ -20,7 +20,7 @@ from monitor.scoring.base_model import (
 )
 from training.data import Example, LabelledData, check_class_counts, stratified_split
 from training.evaluate import card_metrics, evaluate_examples
-from training.loop import length_grouped_batches, make_loop, setup_threads, train_epoch
+from training.loop import Head, length_grouped_batches, make_loop, setup_threads, train_epoch
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -58,12 +58,13 @@ class FitResult:
     """The best model of a fine-tuning run and how it got there."""
 
     model: Any
-    metrics: dict[str, Any]  # on the validation examples, at the best epoch
+    metrics: dict[str, Any]  # on the validation examples, at the best epoch (first head)
     history: tuple[dict[str, float], ...]
     best_epoch: int
     seconds: float
     device: str
     batch_size: int
+    task_metrics: dict[str, dict[str, Any]] = field(default_factory=dict)  # per head's task
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,19 @@ def pick_device(preference: str = "auto") -> Any:
 def fit(model: Any, tokenizer: Any, train: Sequence[Example], val: Sequence[Example],
         labels: Sequence[str], params: TrainParams, *, device: Any = None,
         progress: bool = True) -> FitResult:
-    """Fine-tune model in place; keep the weights of the epoch with the best validation macro-F1."""
+    """Fine-tune model in place on one task; keep the epoch with the best validation macro-F1."""
+    head = Head("task", tuple(labels))
+    ids = {label: i for i, label in enumerate(labels)}
+    return fit_heads(model, tokenizer, [e.text for e in train],
+                     [[ids[e.label] for e in train]], [(head, val)], params, device=device,
+                     progress=progress)
+
+
+def fit_heads(model: Any, tokenizer: Any, texts: Sequence[str],
+              targets: Sequence[Sequence[int]], heads: Sequence[tuple[Head, Sequence[Example]]],
+              params: TrainParams, *, device: Any = None, progress: bool = True) -> FitResult:
+    """Fine-tune model in place on one or more heads (targets[h][i]: row i's label id for
+    head h, or IGNORE); keep the epoch with the best mean validation macro-F1 over heads."""
     import torch
     from tqdm.auto import tqdm
     from transformers import set_seed
@@ -106,26 +119,31 @@ def fit(model: Any, tokenizer: Any, train: Sequence[Example], val: Sequence[Exam
     if device.type == "cpu":
         setup_threads(params)
     batch_size = params.batch_size or (64 if device.type == "cuda" else 32)
-    loop, lengths = make_loop(model, tokenizer, train, labels, params, device, batch_size)
+    loop, lengths = make_loop(model, tokenizer, texts, [h for h, _ in heads], targets, params,
+                              device, batch_size)
     generator = torch.Generator().manual_seed(params.seed)
-    best: tuple[float, int, dict[str, Any], dict[str, Any]] | None = None
+    best: tuple[float, int, dict[str, dict[str, Any]], dict[str, Any]] | None = None
     history: list[dict[str, float]] = []
     for epoch in range(1, params.epochs + 1):
         loss = train_epoch(loop, length_grouped_batches(lengths, batch_size, generator),
-                            f"epoch {epoch}/{params.epochs}", progress)
-        metrics = evaluate_examples(model, tokenizer, [e.text for e in val],
-                                    [e.label for e in val], labels,
-                                    max_length=params.max_length, device=device)
-        history.append({"epoch": epoch, "train_loss": loss, "val_accuracy": metrics["accuracy"],
-                        "val_macro_f1": metrics["macro_f1"]})
-        line = (f"epoch {epoch}: loss {loss:.4f}  validation accuracy {metrics['accuracy']:.4f}"
-                f"  macro-F1 {metrics['macro_f1']:.4f}")
+                           f"epoch {epoch}/{params.epochs}", progress)
+        per_head = {h.task: evaluate_examples(model, tokenizer, [e.text for e in val],
+                                              [e.label for e in val], h.labels,
+                                              max_length=params.max_length, device=device,
+                                              head=(h.offset, h.stop))
+                    for h, val in heads}
+        score = sum(m["macro_f1"] for m in per_head.values()) / len(per_head)
+        history.append(_history_row(epoch, loss, per_head))
+        line = f"epoch {epoch}: loss {loss:.4f}  validation " + "  ".join(
+            (f"{task}: " if len(per_head) > 1 else "")
+            + f"accuracy {m['accuracy']:.4f}  macro-F1 {m['macro_f1']:.4f}"
+            for task, m in per_head.items())
         log.info("%s", line)
         if progress:
             tqdm.write(line)
-        if best is None or metrics["macro_f1"] > best[0]:
+        if best is None or score > best[0]:
             state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
-            best = (metrics["macro_f1"], epoch, metrics, state)
+            best = (score, epoch, per_head, state)
         elif epoch - best[1] >= params.patience:
             log.info("early stop: no better validation macro-F1 for %d epochs", params.patience)
             break
@@ -133,8 +151,20 @@ def fit(model: Any, tokenizer: Any, train: Sequence[Example], val: Sequence[Exam
         raise DataError("no epoch was run; --epochs must be at least 1")
     model.load_state_dict(best[3])
     model.to("cpu").eval()
-    return FitResult(model, best[2], tuple(history), best[1], time.monotonic() - started,
-                     device.type, batch_size)
+    return FitResult(model, next(iter(best[2].values())), tuple(history), best[1],
+                     time.monotonic() - started, device.type, batch_size, best[2])
+
+
+def _history_row(epoch: int, loss: float, per_head: dict[str, dict[str, Any]]) -> dict[str, float]:
+    n = len(per_head)
+    row = {"epoch": epoch, "train_loss": loss,
+           "val_accuracy": sum(m["accuracy"] for m in per_head.values()) / n,
+           "val_macro_f1": sum(m["macro_f1"] for m in per_head.values()) / n}
+    if n > 1:
+        for task, m in per_head.items():
+            row[f"val_accuracy_{task}"] = m["accuracy"]
+            row[f"val_macro_f1_{task}"] = m["macro_f1"]
+    return row
 
 
 def check_params(params: TrainParams) -> None:
@@ -180,7 +210,6 @@ def train_version(config: Config, engine: Engine, data: LabelledData, params: Tr
                   progress: bool = True) -> TrainOutcome:
     """Split, fine-tune, save and register a new version of data.task; returns it."""
     from monitor.scoring import registry
-    from monitor.scoring.artifact import save_version
 
     check_params(params)
     check_class_counts(data.examples, data.labels, min_per_class=params.min_per_class,
@@ -193,9 +222,19 @@ def train_version(config: Config, engine: Engine, data: LabelledData, params: Tr
     result = fit(model, tokenizer, train, val, data.labels, params,
                  device=pick_device(config.model.device), progress=progress)
     card = build_card(data, base, params, result, len(train), len(val), now)
-    version = registry.new_version_id(data.task, now)
-    folder = save_version(result.model, tokenizer, {**card, "version": version},
-                          registry.version_dir(config, data.task, version))
+    return save_and_register(config, engine, result.model, tokenizer, card,
+                             registry.new_version_id(data.task, now), now=now)
+
+
+def save_and_register(config: Config, engine: Engine, model: Any, tokenizer: Any,
+                      card: dict[str, Any], version: str, *, now: datetime) -> TrainOutcome:
+    """Save a trained model as version `version` of card["task"] and record it."""
+    from monitor.scoring import registry
+    from monitor.scoring.artifact import save_version
+
+    task = card["task"]
+    folder = save_version(model, tokenizer, {**card, "version": version},
+                          registry.version_dir(config, task, version))
     registry.register_version(engine, config, folder, now=now)
-    active = registry.active_version(engine, data.task) == version
-    return TrainOutcome(version, folder, result.metrics, card, active)
+    active = registry.active_version(engine, task) == version
+    return TrainOutcome(version, folder, card["metrics"], card, active)

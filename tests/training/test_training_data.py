@@ -206,3 +206,20 @@ def test_database_label_errors_name_the_label_row(engine) -> None:  # type: igno
 def test_no_database_labels_is_a_clear_error(engine) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(DataError, match="no sentiment labels yet"):
         load([], engine=engine)
+
+
+def test_skip_invalid_drops_bad_rows_and_every_conflicting_text(tmp_path: Path,
+                                                                caplog: pytest.LogCaptureFixture
+                                                                ) -> None:
+    rows = [("profit rises", "positive"), ("https://t.co/abc", "neutral"),
+            ("same text", "positive"), ("shares slump", "bearish"), ("same text", "negative"),
+            ("board meets", "neutral")]
+    f = write_csv(tmp_path / "noisy.csv", rows)
+    with pytest.raises(DataError, match="3 problem"):
+        load_labelled([f], "sentiment", SENTIMENT_LABELS)
+    with caplog.at_level("WARNING"):
+        data = load_labelled([f], "sentiment", SENTIMENT_LABELS, skip_invalid=True)
+    assert [(e.text, e.label) for e in data.examples] == [("profit rises", "positive"),
+                                                          ("board meets", "neutral")]
+    assert "skipped 3 invalid row(s) (and 1 text(s) with conflicting labels)" in caplog.text
+    assert "noisy.csv line 3: empty text" in caplog.text
