@@ -20,6 +20,7 @@ import sys
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -107,9 +108,41 @@ def run_dataset(ds: Dataset, params: TrainParams, *, quick: bool, max_train: int
                                 [e.label for e in test], ds.labels,
                                 max_length=params.max_length)
     base_metrics = baseline(train + val, test, ds.labels)
+    if ds.path.name.startswith("fpb_50agree"):
+        print(agreement_breakdown(result.model, tokenizer, test, ds, params.max_length))
     return {"name": ds.name, "target": ds.target, "n_train": len(train), "n_val": len(val),
             "n_test": len(test), "seconds": seconds, "best_epoch": result.best_epoch,
             "metrics": metrics, "baseline": base_metrics}
+
+
+def agreement_breakdown(model: Any, tokenizer: Any, test: list[Example], ds: Dataset,
+                        max_length: int, head: tuple[int, int] | None = None) -> str:
+    """Held-out accuracy per annotator-agreement level of FPB: where the errors are.
+
+    A sentence's level is the highest agreement file (66/75/all) that contains it; the
+    sentences only in 50agree are those a bare majority of annotators agreed on.
+    """
+    from training.evaluate import predict_proba
+
+    level = {e.text: "50-65%" for e in test}
+    for name, tag in (("fpb_66agree_dev.tsv", "66-74%"), ("fpb_75agree_dev.tsv", "75-99%"),
+                      ("fpb_allagree_dev.tsv", "100%")):
+        path = ds.path.with_name(name)
+        if path.is_file():
+            found = load_labelled([path], ds.task, ds.labels, skip_invalid=True)
+            level.update({e.text: tag for e in found.examples if e.text in level})
+    probs = predict_proba(model, tokenizer, [e.text for e in test], max_length=max_length,
+                          head=head)
+    hits: dict[str, list[bool]] = {}
+    for e, p in zip(test, probs, strict=True):
+        hits.setdefault(level[e.text], []).append(ds.labels[int(p.argmax())] == e.label)
+    lines = ["held-out accuracy by annotator agreement:"]
+    for tag in ("100%", "75-99%", "66-74%", "50-65%"):
+        got = hits.get(tag, [])
+        if got:
+            lines.append(f"  {tag:>7}: {sum(got) / len(got):.3f} of {len(got)} "
+                         f"({len(got) / len(test):.0%} of the test rows)")
+    return "\n".join(lines)
 
 
 def run_joint(names: list[str], params: TrainParams, *, quick: bool, max_train: int | None,
@@ -151,6 +184,9 @@ def run_joint(names: list[str], params: TrainParams, *, quick: bool, max_train: 
         metrics = evaluate_examples(result.model, tokenizer, [e.text for e in test],
                                     [e.label for e in test], ds.labels,
                                     max_length=params.max_length, head=(head.offset, head.stop))
+        if ds.path.name.startswith("fpb_50agree"):
+            print(agreement_breakdown(result.model, tokenizer, test, ds, params.max_length,
+                                      head=(head.offset, head.stop)))
         out.append({"name": ds.name + " (joint)", "target": ds.target, "n_train": len(train),
                     "n_val": len(val), "n_test": len(test), "seconds": seconds,
                     "best_epoch": result.best_epoch, "metrics": metrics,

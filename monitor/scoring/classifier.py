@@ -89,6 +89,60 @@ def _pad_id(tokenizer: Any) -> int:
     return 0 if pad is None else int(pad)
 
 
+def padded_batches(tokenizer: Any, texts: Sequence[str], max_length: int,
+                   batch_size: int) -> Iterator[tuple[list[int], np.ndarray, np.ndarray]]:
+    """Tokenise once, then (indices into texts, input_ids, attention_mask) per batch of
+    similar length; callers write each batch's results back at those indices."""
+    ids = _tokenize(tokenizer, texts, max_length)
+    pad_id = _pad_id(tokenizer)
+    for idx in length_sorted_batches([len(x) for x in ids], batch_size):
+        input_ids, mask = pad_batch([ids[i] for i in idx], pad_id)
+        yield idx, input_ids, mask
+
+
+def check_logits(logits: np.ndarray, rows: int, labels: Sequence[str], version: str) -> None:
+    if logits.shape != (rows, len(labels)):
+        raise ModelError(f"model version {version} returned logits of shape "
+                         f"{logits.shape}, expected ({rows}, {len(labels)})")
+
+
+def probs_to_dicts(probs: np.ndarray, labels: Sequence[str]) -> list[dict[str, float]]:
+    return [dict(zip(labels, map(float, row), strict=True)) for row in probs]
+
+
+def autocast_dtype(device: str) -> Any:
+    """The autocast dtype for a device: bf16 (else fp16) on CUDA, fp16 on MPS, None on CPU."""
+    import torch
+
+    if device == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if device == "mps":
+        return torch.float16
+    return None
+
+
+def torch_backend_name(device: str, dtype: Any) -> str:
+    return f"torch-{device}" + ("" if dtype is None else f"-{str(dtype).split('.')[-1]}")
+
+
+def ort_session(onnx_path: Path, threads: int = 0) -> Any:
+    """An ONNX Runtime CPU session tuned for a BERT chain on a machine shared with others."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.intra_op_num_threads = threads  # 0 = one per physical core
+    opts.inter_op_num_threads = 1  # a BERT graph is a chain: parallel ops buy nothing
+    # Idle workers sleep instead of spinning: the monitor shares its cores with polling,
+    # the database and torch, and spinning threads starve them (measured: the torch
+    # baseline in the same process slowed down many times over).
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    try:
+        return ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
+    except Exception as err:  # onnxruntime raises its own Fail/InvalidGraph types
+        raise ModelError(f"ONNX model {onnx_path} could not be opened: {err}") from None
+
+
 class _BatchedClassifier:
     """Shared tokenise -> sort -> batch -> restore-order loop; subclasses run the model."""
 
@@ -102,21 +156,17 @@ class _BatchedClassifier:
         self.task = task
         self.batch_size = batch_size
         self.max_length = max_length
-        self._pad_id = _pad_id(tokenizer)
 
     def predict_proba(self, texts: Sequence[str]) -> list[dict[str, float]]:
         if not texts:
             return []
-        ids = _tokenize(self.tokenizer, texts, self.max_length)
-        probs = np.zeros((len(ids), len(self.labels)), dtype=np.float64)
-        for idx in length_sorted_batches([len(x) for x in ids], self.batch_size):
-            input_ids, mask = pad_batch([ids[i] for i in idx], self._pad_id)
+        probs = np.zeros((len(texts), len(self.labels)), dtype=np.float64)
+        for idx, input_ids, mask in padded_batches(self.tokenizer, texts, self.max_length,
+                                                   self.batch_size):
             logits = self._logits(input_ids, mask)
-            if logits.shape != (len(idx), len(self.labels)):
-                raise ModelError(f"model version {self.version} returned logits of shape "
-                                 f"{logits.shape}, expected ({len(idx)}, {len(self.labels)})")
+            check_logits(logits, len(idx), self.labels, self.version)
             probs[idx] = softmax(logits)
-        return [dict(zip(self.labels, map(float, row), strict=True)) for row in probs]
+        return probs_to_dicts(probs, self.labels)
 
     def _logits(self, input_ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -129,21 +179,13 @@ class TorchClassifier(_BatchedClassifier):
 
     def __init__(self, loaded: LoadedModel, *, device: str = "cpu", batch_size: int = 32,
                  max_length: int = 64) -> None:
-        import torch
-
         super().__init__(tokenizer=loaded.tokenizer, labels=loaded.labels,
                          version=loaded.version, task=loaded.task, batch_size=batch_size,
                          max_length=max_length)
         self.device = device
         self.model = loaded.model.to(device).eval()
-        self._autocast_dtype: Any = None
-        if device == "cuda":
-            self._autocast_dtype = (torch.bfloat16 if torch.cuda.is_bf16_supported()
-                                    else torch.float16)
-        elif device == "mps":
-            self._autocast_dtype = torch.float16
-        self.backend = f"torch-{device}" + ("" if self._autocast_dtype is None else
-                                            f"-{str(self._autocast_dtype).split('.')[-1]}")
+        self._autocast_dtype: Any = autocast_dtype(device)
+        self.backend = torch_backend_name(device, self._autocast_dtype)
 
     def _logits(self, input_ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         import torch
@@ -167,23 +209,9 @@ class OnnxClassifier(_BatchedClassifier):
     def __init__(self, onnx_path: Path, *, tokenizer: Any, labels: Sequence[str], version: str,
                  task: str, batch_size: int = 32, max_length: int = 64,
                  threads: int = 0) -> None:
-        import onnxruntime as ort
-
         super().__init__(tokenizer=tokenizer, labels=labels, version=version, task=task,
                          batch_size=batch_size, max_length=max_length)
-        opts = ort.SessionOptions()
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        opts.intra_op_num_threads = threads  # 0 = one per physical core
-        opts.inter_op_num_threads = 1  # a BERT graph is a chain: parallel ops buy nothing
-        # Idle workers sleep instead of spinning: the monitor shares its cores with polling,
-        # the database and torch, and spinning threads starve them (measured: the torch
-        # baseline in the same process slowed down many times over).
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        try:
-            self.session = ort.InferenceSession(str(onnx_path), opts,
-                                                providers=["CPUExecutionProvider"])
-        except Exception as err:  # onnxruntime raises its own Fail/InvalidGraph types
-            raise ModelError(f"ONNX model {onnx_path} could not be opened: {err}") from None
+        self.session = ort_session(onnx_path, threads)
         self._inputs = {i.name for i in self.session.get_inputs()}
 
     def _logits(self, input_ids: np.ndarray, mask: np.ndarray) -> np.ndarray:

@@ -10,12 +10,16 @@ so a crash loses at most one batch of work and a re-run is harmless.
 
 A version that cannot be loaded (corrupt, missing, hash mismatch) is logged once and its
 articles wait, unscored; the job returns normally so ingestion keeps running.
+
+When both tasks are scored and their active versions share an encoder (joint training) and
+``model.share_encoder`` is on, both are served by one encoder pass (monitor.scoring.shared):
+the first task's run also computes the second's probabilities, which its run then reuses.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -74,6 +78,13 @@ def _default_build(loaded: LoadedModel, config: Config) -> Classifier:
     return make_classifier(loaded, config)
 
 
+def _default_build_pair(models: Sequence[LoadedModel],
+                        config: Config) -> dict[str, Classifier] | None:
+    from monitor.scoring.shared import shared_views
+
+    return shared_views(models, config)
+
+
 def _default_load(path: Path) -> LoadedModel:
     from monitor.scoring.artifact import load_version
 
@@ -90,6 +101,9 @@ class ModelCache:
 
     load: Callable[[Path], LoadedModel] = _default_load
     build: Callable[[LoadedModel, Config], Classifier] = _default_build
+    # Both tasks' classifiers over one encoder pass, or None when they do not share one.
+    build_pair: Callable[[Sequence[LoadedModel], Config],
+                         dict[str, Classifier] | None] = _default_build_pair
     _models: dict[str, Classifier] = field(default_factory=dict)
     _failed: dict[str, tuple[str, datetime]] = field(default_factory=dict)
     _told_no_active: set[str] = field(default_factory=set)
@@ -105,13 +119,7 @@ class ModelCache:
         if failed is not None and now - failed[1] < RETRY_FAILED_LOAD:
             return None
         try:
-            loaded = self.load(active.path)
-            if loaded.task != active.task or loaded.version != active.version:
-                raise ModelError(f"folder {active.path} holds {loaded.task} version "
-                                 f"{loaded.version}, but the registry expects {active.task} "
-                                 f"version {active.version}")
-            _check_labels(loaded)
-            clf = self.build(loaded, config)
+            clf = self.build(self._load_checked(active), config)
         except ModelError as err:
             if failed is None:
                 log.error("cannot score %s articles: active model %s is unusable: %s. "
@@ -119,15 +127,66 @@ class ModelCache:
                           active.task, active.version, err)
             self._failed[active.version] = (str(err), now)
             return None
-        if failed is not None:
+        self._install(active, clf)
+        return clf
+
+    def prepare_shared(self, actives: Sequence[registry.ActiveVersion], config: Config,
+                       now: datetime) -> None:
+        """Load the active versions together and, when they share an encoder, install one
+        classifier per task over a single encoder pass (separate ones otherwise).
+
+        A no-op when model.share_encoder is off or the cache already holds classifiers for
+        exactly these versions; a version that fails to load is left to get(), which
+        reports and remembers the failure.
+        """
+        if not config.model.share_encoder or len(actives) < 2:
+            return
+        if all(a.version in self._models for a in actives):
+            return
+        if any(self._recently_failed(a.version, now) for a in actives):
+            return
+        actives = sorted(actives, key=lambda a: _TASK_ORDER.index(a.task)
+                         if a.task in _TASK_ORDER else len(_TASK_ORDER))
+        try:
+            loaded = [self._load_checked(a) for a in actives]
+        except ModelError:
+            return
+        clfs: dict[str, Classifier] | None = None
+        try:
+            clfs = self.build_pair(loaded, config)
+        except Exception as err:  # a shared pass is an optimisation: fall back, say why
+            log.warning("one-pass scoring of %s failed to build (%s: %s); scoring each task "
+                        "separately", ", ".join(a.version for a in actives),
+                        type(err).__name__, err)
+        try:
+            if clfs is None:
+                clfs = {m.task: self.build(m, config) for m in loaded}
+        except ModelError:
+            return
+        for active in actives:
+            self._install(active, clfs[active.task])
+
+    def _load_checked(self, active: registry.ActiveVersion) -> LoadedModel:
+        loaded = self.load(active.path)
+        if loaded.task != active.task or loaded.version != active.version:
+            raise ModelError(f"folder {active.path} holds {loaded.task} version "
+                             f"{loaded.version}, but the registry expects {active.task} "
+                             f"version {active.version}")
+        _check_labels(loaded)
+        return loaded
+
+    def _recently_failed(self, version: str, now: datetime) -> bool:
+        failed = self._failed.get(version)
+        return failed is not None and now - failed[1] < RETRY_FAILED_LOAD
+
+    def _install(self, active: registry.ActiveVersion, clf: Classifier) -> None:
+        if self._failed.pop(active.version, None) is not None:
             log.info("model %s loads now; %s scoring resumes", active.version, active.task)
-        self._failed.pop(active.version, None)
         for version, old in list(self._models.items()):
             if old.task == active.task:  # replaced by the new active version: free it
                 del self._models[version]
         self._models[active.version] = clf
         log.info("scoring %s with %s (%s)", active.task, active.version, clf.backend)
-        return clf
 
     def error_for(self, version: str) -> str | None:
         failed = self._failed.get(version)
@@ -155,6 +214,8 @@ def _check_labels(loaded: LoadedModel) -> None:
 
 
 _PROCESS_CACHE = ModelCache()
+# Task order for a shared pass: the first task's version folder holds the shared ONNX graph.
+_TASK_ORDER = (Task.SENTIMENT.value, Task.TOPIC.value)
 
 
 def score_pending(engine: Engine, config: Config, now: datetime, *,
@@ -167,6 +228,9 @@ def score_pending(engine: Engine, config: Config, now: datetime, *,
     run (None = until nothing is pending). Never raises for an unusable model.
     """
     cache = _PROCESS_CACHE if loader is None else loader
+    if len(tasks) > 1 and config.model.share_encoder:
+        actives = [registry.active_info(engine, task) for task in tasks]
+        cache.prepare_shared([a for a in actives if a is not None], config, now)
     return ScoreReport(tuple(_score_task(engine, config, task, now, cache, max_articles)
                              for task in tasks))
 

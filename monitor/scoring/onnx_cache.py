@@ -15,8 +15,9 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,8 @@ _FUSABLE = {"bert": "bert", "roberta": "bert", "xlm-roberta": "bert", "distilber
             "electra": "bert", "deberta-v2": "bert"}
 
 
-def _source_digest(loaded: LoadedModel) -> str:
+def source_digest(loaded: LoadedModel) -> str:
+    """The weights a copy derives from: file names and sha256 from the card."""
     files = loaded.card.get("files", {})
     return ",".join(f"{w}:{files.get(w, '')}" for w in loaded.card.get("weights", []))
 
@@ -43,7 +45,11 @@ def cached_int8_onnx(loaded: LoadedModel) -> Path | None:
     if loaded.path is None:
         return None
     folder = loaded.path / ONNX_DIR
-    onnx_path, meta_path = folder / ONNX_FILE, folder / META_FILE
+    return verified_copy(folder / ONNX_FILE, folder / META_FILE, source_digest(loaded))
+
+
+def verified_copy(onnx_path: Path, meta_path: Path, source: str) -> Path | None:
+    """onnx_path when its record names this source, this onnxruntime and its sha256."""
     if not (onnx_path.is_file() and meta_path.is_file()):
         return None
     try:
@@ -52,7 +58,8 @@ def cached_int8_onnx(loaded: LoadedModel) -> Path | None:
         return None
     import onnxruntime
 
-    if (meta.get("format") != FORMAT or meta.get("source") != _source_digest(loaded)
+    if (not isinstance(meta, dict) or meta.get("format") != FORMAT
+            or meta.get("source") != source
             or meta.get("onnxruntime") != onnxruntime.__version__
             or meta.get("sha256") != sha256_file(onnx_path)):
         return None
@@ -76,27 +83,36 @@ def ensure_int8_onnx(loaded: LoadedModel) -> Path | None:
 
 def build_int8_onnx(loaded: LoadedModel) -> Path:
     """Export loaded to ONNX, fuse, quantise to int8 and store it atomically in its folder."""
-    import onnxruntime
-
     if loaded.path is None:
         raise ValueError(f"model version {loaded.version} has no folder for an ONNX copy")
-    folder = loaded.path / ONNX_DIR
+    path = build_int8(loaded.path / ONNX_DIR, ONNX_FILE, META_FILE,
+                      source=source_digest(loaded), export=partial(_export_fp32, loaded),
+                      model_config=loaded.model.config, name=loaded.version)
+    log.info("int8 ONNX copy of %s written to %s", loaded.version, path)
+    return path
+
+
+def build_int8(folder: Path, onnx_name: str, meta_name: str, *, source: str,
+               export: Callable[[Path], None], model_config: Any, name: str) -> Path:
+    """export(fp32 path) -> fuse -> dynamic int8 -> folder/onnx_name plus its JSON record
+    (source, onnxruntime version, sha256), both written atomically; returns the model path."""
+    import onnxruntime
+
     folder.mkdir(exist_ok=True)
     with _quiet_root_logger(), tempfile.TemporaryDirectory(dir=folder, prefix=".build-") as tmp_dir:
         tmp = Path(tmp_dir)
-        _export_fp32(loaded, tmp / "fp32.onnx")
-        fused = _fuse(loaded, tmp / "fp32.onnx", tmp / "fused.onnx")
-        _quantize(fused, tmp / ONNX_FILE)
-        meta = {"format": FORMAT, "source": _source_digest(loaded),
-                "onnxruntime": onnxruntime.__version__, "sha256": sha256_file(tmp / ONNX_FILE),
+        export(tmp / "fp32.onnx")
+        fused = _fuse(model_config, name, tmp / "fp32.onnx", tmp / "fused.onnx")
+        _quantize(fused, tmp / onnx_name)
+        meta = {"format": FORMAT, "source": source,
+                "onnxruntime": onnxruntime.__version__, "sha256": sha256_file(tmp / onnx_name),
                 "fused": fused.name == "fused.onnx", "quantization": "dynamic int8 per-channel"}
-        (tmp / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        (tmp / meta_name).write_text(json.dumps(meta, indent=2), encoding="utf-8")
         # Model first, record second: a crash in between leaves a record that fails its
         # sha256 check and the copy is rebuilt.
-        os.replace(tmp / ONNX_FILE, folder / ONNX_FILE)
-        os.replace(tmp / META_FILE, folder / META_FILE)
-    log.info("int8 ONNX copy of %s written to %s", loaded.version, folder / ONNX_FILE)
-    return folder / ONNX_FILE
+        os.replace(tmp / onnx_name, folder / onnx_name)
+        os.replace(tmp / meta_name, folder / meta_name)
+    return folder / onnx_name
 
 
 @contextmanager
@@ -112,33 +128,43 @@ def _quiet_root_logger() -> Iterator[None]:
         root.setLevel(level)
 
 
-def _export_fp32(loaded: LoadedModel, dest: Path) -> None:
-    import warnings
-
-    import torch
+def eager_model(loaded: LoadedModel) -> Any:
+    """A fresh copy of loaded's model from its folder with eager attention, for export."""
     from transformers import AutoModelForSequenceClassification
 
     if loaded.path is None:
         raise ValueError(f"model version {loaded.version} has no folder")
     # Eager attention exports as plain MatMul/Softmax, which the optimizer fuses into one
     # Attention op; SDPA exports as a pattern it does not recognise.
-    model = AutoModelForSequenceClassification.from_pretrained(
+    return AutoModelForSequenceClassification.from_pretrained(
         loaded.path, use_safetensors=True, attn_implementation="eager").eval()
-    sample = loaded.tokenizer(["a short sample headline", "another one"], padding=True,
-                              return_tensors="pt")
-    axes = {"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"},
-            "logits": {0: "batch"}}
+
+
+def export_onnx(module: Any, tokenizer: Any, dest: Path, output_names: list[str]) -> None:
+    """torch.onnx.export of module(input_ids, attention_mask) with dynamic batch and length."""
+    import warnings
+
+    import torch
+
+    sample = tokenizer(["a short sample headline", "another one"], padding=True,
+                       return_tensors="pt")
+    axes: dict[str, dict[int, str]] = {"input_ids": {0: "batch", 1: "tokens"},
+                                       "attention_mask": {0: "batch", 1: "tokens"}}
+    axes.update({name: {0: "batch"} for name in output_names})
     with warnings.catch_warnings(), torch.inference_mode():
         warnings.simplefilter("ignore")
         # The TorchScript exporter (dynamo=False) needs no onnxscript and handles dynamic
         # batch and length axes for BERT-style encoders.
-        torch.onnx.export(model, (sample["input_ids"], sample["attention_mask"]), str(dest),
+        torch.onnx.export(module, (sample["input_ids"], sample["attention_mask"]), str(dest),
                           dynamo=False, input_names=["input_ids", "attention_mask"],
-                          output_names=["logits"], dynamic_axes=axes, opset_version=17)
+                          output_names=output_names, dynamic_axes=axes, opset_version=17)
 
 
-def _fuse(loaded: LoadedModel, src: Path, dest: Path) -> Path:
-    cfg: Any = loaded.model.config
+def _export_fp32(loaded: LoadedModel, dest: Path) -> None:
+    export_onnx(eager_model(loaded), loaded.tokenizer, dest, ["logits"])
+
+
+def _fuse(cfg: Any, name: str, src: Path, dest: Path) -> Path:
     kind = _FUSABLE.get(getattr(cfg, "model_type", ""))
     if kind is None:
         return src
@@ -150,7 +176,7 @@ def _fuse(loaded: LoadedModel, src: Path, dest: Path) -> Path:
                                        hidden_size=int(cfg.hidden_size), opt_level=1)
         opt.save_model_to_file(str(dest))
     except Exception as err:  # fusion is an optimisation; the unfused graph still runs
-        log.info("ONNX fusion skipped for %s: %s", loaded.version, err)
+        log.info("ONNX fusion skipped for %s: %s", name, err)
         return src
     return dest
 

@@ -33,7 +33,10 @@ def tiny_model(labels: Sequence[str], seed: int, vocab_dir: Path):  # type: igno
     if not vocab_file.exists():
         vocab_dir.mkdir(parents=True, exist_ok=True)
         vocab_file.write_text("\n".join(VOCAB) + "\n", encoding="utf-8")
-    tokenizer = BertTokenizerFast(vocab_file=str(vocab_file))
+    # transformers 5 takes the vocabulary as `vocab` (a vocab_file argument is ignored and
+    # every word would become [UNK]).
+    words = vocab_file.read_text(encoding="utf-8").split()
+    tokenizer = BertTokenizerFast(vocab={w: i for i, w in enumerate(words)})
     torch.manual_seed(seed)
     cfg = BertConfig(vocab_size=len(VOCAB), hidden_size=32, num_hidden_layers=2,
                      num_attention_heads=2, intermediate_size=64, max_position_embeddings=128,
