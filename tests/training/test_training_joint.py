@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 from click.testing import CliRunner
-from training_helpers import COMPANIES, CUES, sentiment_rows, write_csv
+from training_helpers import COMPANIES, CUES, sentiment_rows, write_bootstrap_file, write_csv
 
 from monitor.cli import cli
 from monitor.config import DEFAULT_TOPICS, Config
@@ -176,12 +176,8 @@ def test_both_column_file_feeds_both_tasks(tmp_path: Path) -> None:
 
 def test_cli_bootstrap_joint_trains_both_tasks_in_one_run(tmp_path: Path,
                                                           tiny_base: Path) -> None:
-    rows = [(f"{topic} news {i} {cue}", sentiment, topic) for topic in TOPICS
-            for i, (cue, sentiment) in enumerate(
-                [("up", "positive"), ("down", "negative"), ("flat", "neutral")] * 2)]
-    write_csv(tmp_path / "boot.csv", rows, header=("text", "sentiment", "topic"))
     cfg = _config_file(tmp_path, tiny_base)
-    cfg.write_text(cfg.read_text("utf-8") + 'bootstrap_data = "boot.csv"\n', encoding="utf-8")
+    rows = write_bootstrap_file(tmp_path, cfg, TOPICS)
     res = CliRunner().invoke(cli, ["--config", str(cfg), "bootstrap", "--joint", "--epochs", "1"])
     assert res.exit_code == 0, res.output
     versions = {task: res.output.split(f"{task}: trained ")[1].split()[0]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from training_helpers import sentiment_rows, write_csv
+from training_helpers import sentiment_rows, write_bootstrap_file, write_csv
 
 from monitor.cli import cli
 from monitor.config import DEFAULT_TOPICS, Config
@@ -170,12 +170,8 @@ def test_cli_train_from_db_labels(tmp_path: Path, tiny_base: Path) -> None:
 def test_cli_bootstrap_trains_missing_tasks_then_skips(tmp_path: Path, tiny_base: Path) -> None:
     # A small file in the bootstrap format (model.bootstrap_data) keeps this test fast; the
     # shipped file is checked in test_training_bootstrap.py.
-    rows = [(f"{topic} news {i} {cue}", sentiment, topic) for topic in DEFAULT_TOPICS
-            for i, (cue, sentiment) in enumerate(
-                [("up", "positive"), ("down", "negative"), ("flat", "neutral")] * 2)]
-    write_csv(tmp_path / "boot.csv", rows, header=("text", "sentiment", "topic"))
     cfg = _write_config(tmp_path, tiny_base)
-    cfg.write_text(cfg.read_text("utf-8") + 'bootstrap_data = "boot.csv"\n', encoding="utf-8")
+    write_bootstrap_file(tmp_path, cfg, DEFAULT_TOPICS)
     runner = CliRunner()
     res = runner.invoke(cli, ["--config", str(cfg), "bootstrap", "--epochs", "1"])
     assert res.exit_code == 0, res.output

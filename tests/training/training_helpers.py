@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from pathlib import Path
 
 from monitor.config import DEFAULT_TOPICS
@@ -24,6 +25,19 @@ def sentiment_rows(per_class: int = 12) -> list[tuple[str, str]]:
         for i in range(per_class):
             rows.append((f"{COMPANIES[i % len(COMPANIES)]} {cues[i % len(cues)]} "
                          f"{'today' if i < len(cues) else 'again'} {i}", label))
+    return rows
+
+
+def write_bootstrap_file(folder: Path, config: Path,
+                         topics: Sequence[str]) -> list[tuple[str, ...]]:
+    """A small file in the bootstrap format (text, sentiment, topic), named in config's
+    [model] bootstrap_data (the last section of the file); returns its rows."""
+    rows = [(f"{topic} news {i} {cue}", sentiment, topic) for topic in topics
+            for i, (cue, sentiment) in enumerate(
+                [("up", "positive"), ("down", "negative"), ("flat", "neutral")] * 2)]
+    write_csv(folder / "boot.csv", rows, header=("text", "sentiment", "topic"))
+    config.write_text(config.read_text("utf-8") + 'bootstrap_data = "boot.csv"\n',
+                      encoding="utf-8")
     return rows
 
 
