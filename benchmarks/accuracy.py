@@ -146,10 +146,11 @@ def agreement_breakdown(model: Any, tokenizer: Any, test: list[Example], ds: Dat
 
 
 def run_joint(names: list[str], params: TrainParams, *, quick: bool, max_train: int | None,
-              base_model: str) -> list[dict]:
+              base_model: str, auxiliary: bool = False) -> list[dict]:
     """Train one shared encoder on the named datasets together, a head per dataset (two
     sentiment datasets get a head each); test each on its own held-out part, exactly as
-    run_dataset does for a single dataset."""
+    run_dataset does for a single dataset. With auxiliary, only the first dataset counts:
+    early stopping follows its head and only it is reported (`train --aux-data`)."""
     from training.data import LabelledData
     from training.joint import joint_split, make_heads, merge_rows
 
@@ -176,10 +177,10 @@ def run_joint(names: list[str], params: TrainParams, *, quick: bool, max_train: 
     model, tokenizer = load_base_for_classification(
         base, tuple(f"{h.task}:{label}" for h in heads for label in h.labels))
     result = fit_heads(model, tokenizer, texts, targets, [(h, split[h.task][1]) for h in heads],
-                       params, progress=True)
+                       params, progress=True, select=names[:1] if auxiliary else None)
     seconds = time.monotonic() - started
     out = []
-    for name, head in zip(names, heads, strict=True):
+    for name, head in zip(names[:1] if auxiliary else names, heads, strict=False):
         ds, (train, val), test = DATASETS[name], split[name], tests[name]
         metrics = evaluate_examples(result.model, tokenizer, [e.text for e in test],
                                     [e.label for e in test], ds.labels,
@@ -187,7 +188,8 @@ def run_joint(names: list[str], params: TrainParams, *, quick: bool, max_train: 
         if ds.path.name.startswith("fpb_50agree"):
             print(agreement_breakdown(result.model, tokenizer, test, ds, params.max_length,
                                       head=(head.offset, head.stop)))
-        out.append({"name": ds.name + " (joint)", "target": ds.target, "n_train": len(train),
+        suffix = f" +{names[1]} head" if auxiliary else " (joint)"
+        out.append({"name": ds.name + suffix, "target": ds.target, "n_train": len(train),
                     "n_val": len(val), "n_test": len(test), "seconds": seconds,
                     "best_epoch": result.best_epoch, "metrics": metrics,
                     "baseline": baseline(train + val, test, ds.labels)})
@@ -212,6 +214,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--joint", default="",
                     help="train these datasets (e.g. twitter,topic) together over one shared "
                          "encoder, a head each, as `finsentinel train --task both` does")
+    ap.add_argument("--auxiliary", default="",
+                    help="train each dataset beside an auxiliary head on this dataset (e.g. "
+                         "twitter for fpb), as `finsentinel train --aux-data` does")
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--threads", type=int, default=None,
                     help="torch CPU threads (1 avoids oversubscription on a busy machine)")
@@ -250,8 +255,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\n{r['name']}:\n" + format_metrics(r["metrics"]))
             results.append(r)
         names = [n for n in names if n not in joint]
+    aux = args.auxiliary.strip()
+    if aux and aux not in DATASETS:
+        ap.error(f"unknown --auxiliary dataset {aux!r}; choose from {', '.join(DATASETS)}")
     for name in names:
         print(f"\n=== {DATASETS[name].name} ===", flush=True)
+        if aux and aux != name:
+            results += run_joint([name, aux], params, quick=args.quick,
+                                 max_train=args.max_train, base_model=args.base_model,
+                                 auxiliary=True)
+            print(format_metrics(results[-1]["metrics"]))
+            continue
         augment = tuple(DATASETS[a] for a in args.augment.split(",") if a.strip() and a != name
                         and DATASETS[a].task == DATASETS[name].task)
         r = run_dataset(DATASETS[name], params, quick=args.quick, max_train=args.max_train,

@@ -57,6 +57,11 @@ def _data_options(f: Any) -> Any:
               help="With --task both: --label-map for the sentiment labels.")
 @click.option("--topic-label-map", default=None, metavar="MAP|FILE.json",
               help="With --task both: --label-map for the topic labels.")
+@click.option("--aux-data", multiple=True, metavar="FILE", type=click.Path(path_type=Path),
+              help="Other data labelled for the same task, learned through a separate "
+                   "auxiliary head (its label conventions stay out of the model; repeatable).")
+@click.option("--aux-label-map", default=None, metavar="MAP|FILE.json",
+              help="--label-map for the --aux-data files.")
 @click.option("--from-db", is_flag=True, help="Also train on labels stored in the database.")
 @click.option("--epochs", type=int, default=None, help="Most epochs (early stopping may end "
               "sooner) [default: 8].")
@@ -73,7 +78,8 @@ def train(app: App, task: str, data_files: tuple[Path, ...], more_files: tuple[P
           text_column: str | None, label_column: str | None, label_map: str | None,
           skip_invalid: bool, sentiment_data: tuple[Path, ...], topic_data: tuple[Path, ...],
           sentiment_label_map: str | None, topic_label_map: str | None,
-          from_db: bool, epochs: int | None, lr: float | None, batch_size: int | None,
+          aux_data: tuple[Path, ...], aux_label_map: str | None, from_db: bool,
+          epochs: int | None, lr: float | None, batch_size: int | None,
           max_length: int | None, seed: int | None, eval_fraction: float | None,
           base_model: str | None) -> None:
     """Fine-tune a new TASK model version on labelled files and/or database labels."""
@@ -87,6 +93,9 @@ def train(app: App, task: str, data_files: tuple[Path, ...], more_files: tuple[P
                              "eval_fraction": eval_fraction}
     params = TrainParams(**{k: v for k, v in given.items() if v is not None})
     if task == "both":
+        if aux_data:
+            raise DataError("--aux-data goes with --task sentiment or topic; with --task both "
+                            "each task's data is already learned through its own head")
         if label_column or label_map:
             raise DataError("--task both reads each task's own column (sentiment, topic): "
                             "drop --label-column/--label-map and use --sentiment-label-map / "
@@ -96,6 +105,8 @@ def train(app: App, task: str, data_files: tuple[Path, ...], more_files: tuple[P
         _train_both(app, files, per_task, text_column, from_db, skip_invalid, params,
                     base_model)
         return
+    if aux_label_map and not aux_data:
+        raise DataError("--aux-label-map needs --aux-data FILE")
     if sentiment_data or topic_data or sentiment_label_map or topic_label_map:
         raise DataError("--sentiment-data/--topic-data and their label maps go with --task "
                         "both; for one task use --data and --label-map")
@@ -106,8 +117,19 @@ def train(app: App, task: str, data_files: tuple[Path, ...], more_files: tuple[P
                          engine=app.engine if from_db else None, skip_invalid=skip_invalid)
     counts = ", ".join(f"{k}={v}" for k, v in data.counts().items())
     click.echo(f"training {task} on {len(data.examples)} examples ({counts})")
-    outcome = train_version(app.config, app.engine, data, params, now=app.now(),
-                            base_model=base_model)
+    if aux_data:
+        from training.joint import train_with_auxiliary
+
+        aux = load_labelled(list(aux_data), task, task_labels(task, app.config),
+                            text_column=text_column, label_map=parse_label_map(aux_label_map),
+                            skip_invalid=skip_invalid)
+        click.echo(f"with an auxiliary head on {len(aux.examples)} examples of "
+                   f"{', '.join(str(f) for f in aux_data)}")
+        outcome = train_with_auxiliary(app.config, app.engine, data, aux, params,
+                                       now=app.now(), base_model=base_model)
+    else:
+        outcome = train_version(app.config, app.engine, data, params, now=app.now(),
+                                base_model=base_model)
     _report(outcome)
 
 

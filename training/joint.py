@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 import logging
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import asdict, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -133,6 +133,47 @@ def split_model(model: Any, heads: Sequence[Head]) -> dict[str, Any]:
         single.config.label2id = {label: i for i, label in enumerate(head.labels)}
         out[head.task] = single.eval()
     return out
+
+
+def train_with_auxiliary(config: Config, engine: Engine, data: LabelledData,
+                         auxiliary: LabelledData, params: TrainParams, *, now: datetime,
+                         base_model: str | None = None, progress: bool = True) -> TrainOutcome:
+    """A version of data.task trained beside an auxiliary head on other labelled data.
+
+    The auxiliary data (e.g. tweets labelled for sentiment with their own conventions) gets
+    its own head over the shared encoder, so it teaches the encoder without mixing its label
+    conventions into the main head; only the main head is saved. Measured on Financial
+    PhraseBank with Twitter sentiment as auxiliary data: +1.4 points accuracy (README).
+    """
+    check_params(params)
+    aux = LabelledData(f"{auxiliary.task} (auxiliary)", auxiliary.labels, auxiliary.examples,
+                       auxiliary.sources)
+    for part in (data, aux):
+        check_class_counts(part.examples, part.labels, min_per_class=params.min_per_class,
+                           what=", ".join(s.path for s in part.sources))
+    heads = make_heads([data, aux])
+    base = resolve_base_model(base_model or config.model.base_model, config)
+    split = joint_split([data, aux], params.eval_fraction, params.seed)
+    texts, targets = merge_rows(split, heads)
+    log.info("training %s on %d examples beside an auxiliary head on %d (base %s)", data.task,
+             len(split[data.task][0]), len(split[aux.task][0]), base.name)
+    model, tokenizer = load_base_for_classification(
+        base, tuple(f"{h.task}:{label}" for h in heads for label in h.labels))
+    # Early stopping follows the main head only: the auxiliary head is a means, not a goal.
+    result = fit_heads(model, tokenizer, texts, targets,
+                       [(h, split[h.task][1]) for h in heads], params,
+                       device=pick_device(config.model.device), progress=progress,
+                       select=[data.task])
+    single = split_model(result.model, heads)[data.task]
+    card = build_card(data, base, params,
+                      replace(result, model=single, metrics=result.task_metrics[data.task]),
+                      len(split[data.task][0]), len(split[data.task][1]), now)
+    card["auxiliary"] = {"data": [asdict(s) for s in auxiliary.sources],
+                         "examples": len(auxiliary.examples), "labels": list(auxiliary.labels)}
+    from monitor.scoring import registry
+
+    return save_and_register(config, engine, single, tokenizer, card,
+                             registry.new_version_id(data.task, now), now=now)
 
 
 def train_joint_versions(config: Config, engine: Engine, parts: Sequence[LabelledData],

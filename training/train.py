@@ -106,9 +106,11 @@ def fit(model: Any, tokenizer: Any, train: Sequence[Example], val: Sequence[Exam
 
 def fit_heads(model: Any, tokenizer: Any, texts: Sequence[str],
               targets: Sequence[Sequence[int]], heads: Sequence[tuple[Head, Sequence[Example]]],
-              params: TrainParams, *, device: Any = None, progress: bool = True) -> FitResult:
+              params: TrainParams, *, device: Any = None, progress: bool = True,
+              select: Sequence[str] | None = None) -> FitResult:
     """Fine-tune model in place on one or more heads (targets[h][i]: row i's label id for
-    head h, or IGNORE); keep the epoch with the best mean validation macro-F1 over heads."""
+    head h, or IGNORE); keep the epoch with the best mean validation macro-F1 over the
+    heads whose task is in select (default: all heads)."""
     import torch
     from tqdm.auto import tqdm
     from transformers import set_seed
@@ -132,7 +134,9 @@ def fit_heads(model: Any, tokenizer: Any, texts: Sequence[str],
                                               max_length=params.max_length, device=device,
                                               head=(h.offset, h.stop))
                     for h, val in heads}
-        score = sum(m["macro_f1"] for m in per_head.values()) / len(per_head)
+        chosen = [m["macro_f1"] for task, m in per_head.items() if select is None
+                  or task in select]
+        score = sum(chosen) / len(chosen)
         history.append(_history_row(epoch, loss, per_head))
         line = f"epoch {epoch}: loss {loss:.4f}  validation " + "  ".join(
             (f"{task}: " if len(per_head) > 1 else "")

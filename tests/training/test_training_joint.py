@@ -186,3 +186,28 @@ def test_cli_bootstrap_joint_trains_both_tasks_in_one_run(tmp_path: Path,
         card = json.loads((tmp_path / "models" / task / version / "card.json").read_text("utf-8"))
         assert card["joint"]["versions"] == versions
         assert card["examples"]["total"] == len(rows)
+
+
+def test_cli_train_with_an_auxiliary_head_saves_only_the_main_task(tmp_path: Path,
+                                                                   tiny_base: Path) -> None:
+    rows = sentiment_rows(8)
+    main = write_csv(tmp_path / "main.csv", rows[::2])
+    codes = {"negative": "0", "positive": "1", "neutral": "2"}
+    aux = write_csv(tmp_path / "aux.csv", [(t + " tweet", codes[lab]) for t, lab in rows[1::2]])
+    cfg = _config_file(tmp_path, tiny_base)
+    res = CliRunner().invoke(cli, [
+        "--config", str(cfg), "train", "--task", "sentiment", "--data", str(main),
+        "--aux-data", str(aux), "--aux-label-map", "0=negative,1=positive,2=neutral",
+        "--epochs", "1", "--batch-size", "8", "--max-length", "16", "--eval-fraction", "0.25"])
+    assert res.exit_code == 0, res.output
+    assert "with an auxiliary head on 12 examples" in res.output
+    version = res.output.split("saved model version ")[1].split()[0]
+    folder = tmp_path / "models" / "sentiment" / version
+    card = json.loads((folder / "card.json").read_text("utf-8"))
+    assert card["auxiliary"]["examples"] == 12 and card["auxiliary"]["data"][0]["rows"] == 12
+    assert card["examples"]["total"] == 12  # the main data only
+    assert load_version(folder).labels == SENTIMENT_LABELS  # the auxiliary head is not saved
+    assert list((tmp_path / "models").iterdir()) == [tmp_path / "models" / "sentiment"]
+    res = CliRunner().invoke(cli, ["--config", str(cfg), "train", "--task", "both",
+                                   "--data", str(main), "--aux-data", str(aux)])
+    assert res.exit_code == 1 and "--aux-data goes with --task sentiment or topic" in res.output
