@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -40,6 +40,9 @@ log = logging.getLogger(__name__)
 
 # A version that failed to load is retried this often (someone may repair the folder).
 RETRY_FAILED_LOAD = timedelta(minutes=10)
+# Articles per task before the other task takes its turn (see score_pending); well below the
+# shared scorer's memo (monitor.scoring.shared.MEMO_SIZE).
+ROUND_ARTICLES = 5_000
 # Articles per transaction: several model batches, so one commit covers real work.
 ARTICLES_PER_CHUNK_FACTOR = 8
 
@@ -221,18 +224,41 @@ _TASK_ORDER = (Task.SENTIMENT.value, Task.TOPIC.value)
 def score_pending(engine: Engine, config: Config, now: datetime, *,
                   loader: ModelCache | None = None,
                   tasks: tuple[str, ...] = (Task.SENTIMENT.value, Task.TOPIC.value),
-                  max_articles: int | None = None) -> ScoreReport:
+                  max_articles: int | None = None,
+                  round_articles: int = ROUND_ARTICLES) -> ScoreReport:
     """Score unscored articles (and the re-score window) for each task's active version.
 
     loader defaults to one process-wide cache. max_articles bounds the work per task in one
-    run (None = until nothing is pending). Never raises for an unusable model.
+    run (None = until nothing is pending). The tasks take turns, round_articles each, so a
+    shared encoder pass finds the other task's results in its memo even for a backlog far
+    larger than the memo. Never raises for an unusable model.
     """
     cache = _PROCESS_CACHE if loader is None else loader
     if len(tasks) > 1 and config.model.share_encoder:
         actives = [registry.active_info(engine, task) for task in tasks]
         cache.prepare_shared([a for a in actives if a is not None], config, now)
-    return ScoreReport(tuple(_score_task(engine, config, task, now, cache, max_articles)
-                             for task in tasks))
+    totals: dict[str, TaskReport] = {}
+    remaining = max_articles
+    while True:
+        budget = round_articles if remaining is None else min(round_articles, remaining)
+        done = 0
+        for task in tasks:
+            report = _score_task(engine, config, task, now, cache, budget)
+            totals[task] = _add(totals.get(task), report)
+            done = max(done, report.scored + report.rescored)
+        if remaining is not None:
+            remaining -= done
+        if done < budget or (remaining is not None and remaining <= 0):
+            return ScoreReport(tuple(totals[task] for task in tasks))
+
+
+def _add(before: TaskReport | None, now: TaskReport) -> TaskReport:
+    """One task's report over several rounds of a run."""
+    if before is None:
+        return now
+    return replace(now, scored=before.scored + now.scored,
+                   rescored=before.rescored + now.rescored,
+                   restored=before.restored + now.restored)
 
 
 def _score_task(engine: Engine, config: Config, task: str, now: datetime, cache: ModelCache,

@@ -306,3 +306,27 @@ def test_unbuildable_shared_graph_falls_back_to_separate_classifiers(
     assert report.errors == {}
     assert {r.task: (r.scored, r.backend) for r in report.tasks} == {
         "sentiment": (2, "torch-cpu"), "topic": (2, "onnx-int8")}
+
+
+def test_a_backlog_larger_than_the_memo_is_still_encoded_once(engine: Engine, config: Config,
+                                                              make_pair: MakePair) -> None:
+    s, t = make_pair()
+    registry.register_version(engine, config, s, now=NOW)
+    registry.register_version(engine, config, t, now=NOW)
+    add_articles(engine, "a", hours_ago(*range(1, 21)))
+
+    def small_memo(models, cfg):  # type: ignore[no-untyped-def]
+        pair = make_shared_pair(models, cfg)
+        assert pair is not None
+        pair.memo_size = 4
+        return pair.views()
+
+    cache = ModelCache(build_pair=small_memo)
+    report = score_pending(engine, config, NOW, loader=cache, round_articles=4)
+    assert {r.task: r.scored for r in report.tasks} == {"sentiment": 20, "topic": 20}
+    view = _current(cache, engine, config, "sentiment")
+    assert isinstance(view, SharedView) and view.pair.texts_encoded == 20
+    # The same backlog in one round per task: the memo overflows, topic re-encodes.
+    add_articles(engine, "b", hours_ago(*range(1, 21)))
+    score_pending(engine, config, NOW, loader=cache, round_articles=1_000)
+    assert view.pair.texts_encoded == 20 + 20 + 16
