@@ -31,7 +31,7 @@ from monitor.types import SENTIMENT_LABELS  # noqa: E402
 from training.data import Example, load_labelled, stratified_split  # noqa: E402
 from training.evaluate import evaluate_examples, format_metrics, metrics_report  # noqa: E402
 from training.labels_map import parse_label_map  # noqa: E402
-from training.train import TrainParams, fit, fit_heads  # noqa: E402
+from training.train import TrainParams, fit  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 HOLDOUT_SEED = 2026
@@ -152,7 +152,7 @@ def run_joint(names: list[str], params: TrainParams, *, quick: bool, max_train: 
     run_dataset does for a single dataset. With auxiliary, only the first dataset counts:
     early stopping follows its head and only it is reported (`train --aux-data`)."""
     from training.data import LabelledData
-    from training.joint import joint_split, make_heads, merge_rows
+    from training.joint import fit_joint
 
     parts, tests = [], {}
     for name in names:
@@ -169,19 +169,14 @@ def run_joint(names: list[str], params: TrainParams, *, quick: bool, max_train: 
     held = {e.text for test in tests.values() for e in test}
     parts = [LabelledData(p.task, p.labels, tuple(e for e in p.examples if e.text not in held),
                           ()) for p in parts]
-    heads = make_heads(parts)
-    split = joint_split(parts, params.eval_fraction, params.seed)
-    texts, targets = merge_rows(split, heads)
     started = time.monotonic()
-    base = resolve_base_model(base_model)
-    model, tokenizer = load_base_for_classification(
-        base, tuple(f"{h.task}:{label}" for h in heads for label in h.labels))
-    result = fit_heads(model, tokenizer, texts, targets, [(h, split[h.task][1]) for h in heads],
-                       params, progress=True, select=names[:1] if auxiliary else None)
+    fit = fit_joint(parts, params, resolve_base_model(base_model),
+                    select=names[:1] if auxiliary else None)
     seconds = time.monotonic() - started
+    result, tokenizer = fit.result, fit.tokenizer
     out = []
-    for name, head in zip(names[:1] if auxiliary else names, heads, strict=False):
-        ds, (train, val), test = DATASETS[name], split[name], tests[name]
+    for name, head in zip(names[:1] if auxiliary else names, fit.heads, strict=False):
+        ds, (train, val), test = DATASETS[name], fit.split[name], tests[name]
         metrics = evaluate_examples(result.model, tokenizer, [e.text for e in test],
                                     [e.label for e in test], ds.labels,
                                     max_length=params.max_length, head=(head.offset, head.stop))

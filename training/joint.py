@@ -15,15 +15,20 @@ from __future__ import annotations
 import copy
 import logging
 from collections.abc import Sequence
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from monitor.errors import DataError, ModelError
-from monitor.scoring.base_model import load_base_for_classification, resolve_base_model
+from monitor.scoring.base_model import (
+    BaseModelSpec,
+    load_base_for_classification,
+    resolve_base_model,
+)
 from training.data import Example, LabelledData, check_class_counts, stratified_split
 from training.loop import IGNORE, Head
 from training.train import (
+    FitResult,
     TrainOutcome,
     TrainParams,
     build_card,
@@ -135,6 +140,53 @@ def split_model(model: Any, heads: Sequence[Head]) -> dict[str, Any]:
     return out
 
 
+@dataclass(frozen=True)
+class JointFit:
+    """A model fitted with one head per part over a shared encoder, and its data split."""
+
+    result: FitResult
+    tokenizer: Any
+    heads: tuple[Head, ...]
+    split: Split
+    texts: int  # distinct training texts
+
+    def task_result(self, task: str, model: Any) -> FitResult:
+        """The fit as seen by one head: its split-off model and its validation metrics."""
+        return replace(self.result, model=model, metrics=self.result.task_metrics[task])
+
+    def counts(self, task: str) -> tuple[int, int]:
+        """(training, validation) rows of a task."""
+        train, val = self.split[task]
+        return len(train), len(val)
+
+
+def fit_joint(parts: Sequence[LabelledData], params: TrainParams, base: BaseModelSpec, *,
+              device: Any = None, progress: bool = True,
+              select: Sequence[str] | None = None) -> JointFit:
+    """Split every part (a text on one side for all), merge and fine-tune one model with a
+    head per part; select names the heads whose validation drives early stopping."""
+    heads = make_heads(parts)
+    split = joint_split(parts, params.eval_fraction, params.seed)
+    texts, targets = merge_rows(split, heads)
+    log.info("training %s on %d texts (base %s)",
+             " + ".join(f"{h.task} ({len(split[h.task][0])} train, {len(split[h.task][1])} "
+                        "validation)" for h in heads), len(texts), base.name)
+    model, tokenizer = load_base_for_classification(
+        base, tuple(f"{h.task}:{label}" for h in heads for label in h.labels))
+    result = fit_heads(model, tokenizer, texts, targets,
+                       [(h, split[h.task][1]) for h in heads], params, device=device,
+                       progress=progress, select=select)
+    return JointFit(result, tokenizer, heads, split, len(texts))
+
+
+def _check_parts(parts: Sequence[LabelledData], params: TrainParams) -> None:
+    check_params(params)
+    for part in parts:
+        check_class_counts(part.examples, part.labels, min_per_class=params.min_per_class,
+                           what=f"the {part.task} data ("
+                                + ", ".join(s.path for s in part.sources) + ")")
+
+
 def train_with_auxiliary(config: Config, engine: Engine, data: LabelledData,
                          auxiliary: LabelledData, params: TrainParams, *, now: datetime,
                          base_model: str | None = None, progress: bool = True) -> TrainOutcome:
@@ -145,34 +197,21 @@ def train_with_auxiliary(config: Config, engine: Engine, data: LabelledData,
     conventions into the main head; only the main head is saved. Measured on Financial
     PhraseBank with Twitter sentiment as auxiliary data: +1.4 points accuracy (README).
     """
-    check_params(params)
-    aux = LabelledData(f"{auxiliary.task} (auxiliary)", auxiliary.labels, auxiliary.examples,
-                       auxiliary.sources)
-    for part in (data, aux):
-        check_class_counts(part.examples, part.labels, min_per_class=params.min_per_class,
-                           what=", ".join(s.path for s in part.sources))
-    heads = make_heads([data, aux])
-    base = resolve_base_model(base_model or config.model.base_model, config)
-    split = joint_split([data, aux], params.eval_fraction, params.seed)
-    texts, targets = merge_rows(split, heads)
-    log.info("training %s on %d examples beside an auxiliary head on %d (base %s)", data.task,
-             len(split[data.task][0]), len(split[aux.task][0]), base.name)
-    model, tokenizer = load_base_for_classification(
-        base, tuple(f"{h.task}:{label}" for h in heads for label in h.labels))
-    # Early stopping follows the main head only: the auxiliary head is a means, not a goal.
-    result = fit_heads(model, tokenizer, texts, targets,
-                       [(h, split[h.task][1]) for h in heads], params,
-                       device=pick_device(config.model.device), progress=progress,
-                       select=[data.task])
-    single = split_model(result.model, heads)[data.task]
-    card = build_card(data, base, params,
-                      replace(result, model=single, metrics=result.task_metrics[data.task]),
-                      len(split[data.task][0]), len(split[data.task][1]), now)
-    card["auxiliary"] = {"data": [asdict(s) for s in auxiliary.sources],
-                         "examples": len(auxiliary.examples), "labels": list(auxiliary.labels)}
     from monitor.scoring import registry
 
-    return save_and_register(config, engine, single, tokenizer, card,
+    aux = LabelledData(f"{auxiliary.task} (auxiliary)", auxiliary.labels, auxiliary.examples,
+                       auxiliary.sources)
+    _check_parts([data, aux], params)
+    base = resolve_base_model(base_model or config.model.base_model, config)
+    # Early stopping follows the main head only: the auxiliary head is a means, not a goal.
+    fit = fit_joint([data, aux], params, base, device=pick_device(config.model.device),
+                    progress=progress, select=[data.task])
+    single = split_model(fit.result.model, fit.heads)[data.task]
+    card = build_card(data, base, params, fit.task_result(data.task, single),
+                      *fit.counts(data.task), now)
+    card["auxiliary"] = {"data": [asdict(s) for s in auxiliary.sources],
+                         "examples": len(auxiliary.examples), "labels": list(auxiliary.labels)}
+    return save_and_register(config, engine, single, fit.tokenizer, card,
                              registry.new_version_id(data.task, now), now=now)
 
 
@@ -182,34 +221,20 @@ def train_joint_versions(config: Config, engine: Engine, parts: Sequence[Labelle
     """Fine-tune one encoder on every part's task; save and register a version per task."""
     from monitor.scoring import registry
 
-    check_params(params)
-    heads = make_heads(parts)
-    for part in parts:
-        check_class_counts(part.examples, part.labels, min_per_class=params.min_per_class,
-                           what=f"the {part.task} data ("
-                                + ", ".join(s.path for s in part.sources) + ")")
+    _check_parts(parts, params)
     base = resolve_base_model(base_model or config.model.base_model, config)
-    split = joint_split(parts, params.eval_fraction, params.seed)
-    texts, targets = merge_rows(split, heads)
-    log.info("joint training of %s on %d texts (base %s)",
-             " + ".join(f"{h.task} ({len(split[h.task][0])} train, {len(split[h.task][1])} "
-                        "validation)" for h in heads), len(texts), base.name)
-    model, tokenizer = load_base_for_classification(
-        base, tuple(f"{h.task}:{label}" for h in heads for label in h.labels))
-    result = fit_heads(model, tokenizer, texts, targets,
-                       [(h, split[h.task][1]) for h in heads], params,
-                       device=pick_device(config.model.device), progress=progress)
-    versions = {h.task: registry.new_version_id(h.task, now) for h in heads}
-    joint = {"tasks": [h.task for h in heads], "versions": versions, "texts": len(texts),
+    fit = fit_joint(parts, params, base, device=pick_device(config.model.device),
+                    progress=progress)
+    versions = {h.task: registry.new_version_id(h.task, now) for h in fit.heads}
+    joint = {"tasks": [h.task for h in fit.heads], "versions": versions, "texts": fit.texts,
              "data": {p.task: [s.path for s in p.sources] for p in parts},
              "note": "trained jointly: these versions share one encoder, so scoring both "
                      "tasks with them costs one encoder pass"}
     outcomes = []
-    for part, (task, single) in zip(parts, split_model(result.model, heads).items(),
+    for part, (task, single) in zip(parts, split_model(fit.result.model, fit.heads).items(),
                                     strict=True):
-        task_result = replace(result, model=single, metrics=result.task_metrics[task])
-        card = build_card(part, base, params, task_result, len(split[task][0]),
-                          len(split[task][1]), now)
-        outcomes.append(save_and_register(config, engine, single, tokenizer,
+        card = build_card(part, base, params, fit.task_result(task, single),
+                          *fit.counts(task), now)
+        outcomes.append(save_and_register(config, engine, single, fit.tokenizer,
                                           {**card, "joint": joint}, versions[task], now=now))
     return outcomes
