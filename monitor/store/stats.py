@@ -22,7 +22,7 @@ hourly rollups (monitor/store/rollups.py) and only partial edge hours from the a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -206,16 +206,9 @@ def sentiment_series(conn: Connection, *, start: datetime, end: datetime, bucket
                                      scope_kind=scope_kind, scope_values=scope_values,
                                      origin=origin)
     rows, names = combined
-    points = []
-    for r in rows:
-        b_start = origin + timedelta(seconds=int(r.bucket or 0) * bucket_s)
-        points.append(SeriesPoint(scope_kind=scope_kind,
-                                  scope_value=_rollup_scope_value(r, scope_kind, names),
-                                  bucket_start=b_start,
-                                  bucket_end=b_start + timedelta(seconds=bucket_s),
-                                  **_summed_figures(r)))
-    points.sort(key=lambda p: (p.scope_value, p.bucket_start))
-    return points
+    return _series_points(scope_kind, origin, bucket_s,
+                          ((int(r.bucket or 0), _rollup_scope_value(r, scope_kind, names),
+                            _summed_figures(r)) for r in rows))
 
 
 def _raw_sentiment_series(conn: Connection, *, start: datetime, end: datetime,
@@ -227,14 +220,20 @@ def _raw_sentiment_series(conn: Connection, *, start: datetime, end: datetime,
     rows, names, origin, bucket_s = _bucketed(
         conn, start=start, end=end, bucket_minutes=bucket_minutes, scope_kind=scope_kind,
         scope_values=scope_values, origin=origin)
+    return _series_points(scope_kind, origin, bucket_s,
+                          ((int(row.b), _scope_value(row, scope_kind, names), _figures_of(row))
+                           for row in rows))
+
+
+def _series_points(scope_kind: str, origin: datetime, bucket_s: int,
+                   buckets: Iterable[tuple[int, str, dict[str, Any]]]) -> list[SeriesPoint]:
+    """(bucket number, scope value, figures) -> SeriesPoints sorted by scope, then time."""
     points = []
-    for row in rows:
-        b_start = origin + timedelta(seconds=int(row.b) * bucket_s)
-        points.append(SeriesPoint(scope_kind=scope_kind,
-                                  scope_value=_scope_value(row, scope_kind, names),
+    for bucket, scope_value, figures in buckets:
+        b_start = origin + timedelta(seconds=bucket * bucket_s)
+        points.append(SeriesPoint(scope_kind=scope_kind, scope_value=scope_value,
                                   bucket_start=b_start,
-                                  bucket_end=b_start + timedelta(seconds=bucket_s),
-                                  **_figures_of(row)))
+                                  bucket_end=b_start + timedelta(seconds=bucket_s), **figures))
     points.sort(key=lambda p: (p.scope_value, p.bucket_start))
     return points
 
