@@ -85,7 +85,8 @@ def _split(ds: Dataset) -> tuple[list[Example], list[Example]]:
 
 
 def run_dataset(ds: Dataset, params: TrainParams, *, quick: bool, max_train: int | None,
-                base_model: str, augment: tuple[Dataset, ...] = ()) -> dict:
+                base_model: str, augment: tuple[Dataset, ...] = (),
+                pseudo: tuple[Dataset, ...] = (), min_confidence: float = 0.9) -> list[dict]:
     rest, test = _split(ds)
     if quick:  # test is sorted by label: shuffle before taking a small slice of it
         random.Random(HOLDOUT_SEED).shuffle(test)
@@ -110,9 +111,47 @@ def run_dataset(ds: Dataset, params: TrainParams, *, quick: bool, max_train: int
     base_metrics = baseline(train + val, test, ds.labels)
     if ds.path.name.startswith("fpb_50agree"):
         print(agreement_breakdown(result.model, tokenizer, test, ds, params.max_length))
-    return {"name": ds.name, "target": ds.target, "n_train": len(train), "n_val": len(val),
+    out = [{"name": ds.name, "target": ds.target, "n_train": len(train), "n_val": len(val),
             "n_test": len(test), "seconds": seconds, "best_epoch": result.best_epoch,
-            "metrics": metrics, "baseline": base_metrics}
+            "metrics": metrics, "baseline": base_metrics}]
+    if pseudo:
+        print(f"teacher: accuracy {metrics['accuracy']:.4f}  macro-F1 {metrics['macro_f1']:.4f}",
+              flush=True)
+        out.append(run_student(ds, result.model, tokenizer, train, val, test, params,
+                               base_model=base_model, pseudo=pseudo,
+                               min_confidence=min_confidence, teacher_seconds=seconds))
+        out[-1]["baseline"] = base_metrics
+    return out
+
+
+def run_student(ds: Dataset, teacher: Any, tokenizer: Any, train: list[Example],
+                val: list[Example], test: list[Example], params: TrainParams, *,
+                base_model: str, pseudo: tuple[Dataset, ...], min_confidence: float,
+                teacher_seconds: float) -> dict:
+    """Self-training (training.pseudo): the teacher labels the pseudo datasets' texts (their
+    own labels unused), a student trains from the base on train + the confident ones."""
+    from training.pseudo import candidate_texts, pseudo_label
+
+    started = time.monotonic()
+    texts = candidate_texts((e.text for d in pseudo for e in load_labelled(
+        [d.path], d.task, d.labels, label_map=parse_label_map(d.label_map),
+        skip_invalid=True).examples), (e.text for e in train + val + test))
+    found = pseudo_label(teacher, tokenizer, texts, ds.labels, min_confidence=min_confidence,
+                         max_length=params.max_length)
+    print(f"pseudo-labels: {len(found.examples)} of {found.offered} texts at >= "
+          f"{min_confidence}: {found.counts(ds.labels)}", flush=True)
+    rows = train + list(found.examples)
+    random.Random(params.seed).shuffle(rows)
+    model, tokenizer = load_base_for_classification(resolve_base_model(base_model), ds.labels)
+    result = fit(model, tokenizer, rows, val, ds.labels, params, progress=True)
+    metrics = evaluate_examples(result.model, tokenizer, [e.text for e in test],
+                                [e.label for e in test], ds.labels,
+                                max_length=params.max_length)
+    print(format_metrics(metrics), flush=True)
+    return {"name": f"{ds.name} student", "target": ds.target, "n_train": len(rows),
+            "n_val": len(val), "n_test": len(test),
+            "seconds": teacher_seconds + time.monotonic() - started,
+            "best_epoch": result.best_epoch, "metrics": metrics}
 
 
 def agreement_breakdown(model: Any, tokenizer: Any, test: list[Example], ds: Dataset,
@@ -212,6 +251,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--auxiliary", default="",
                     help="train each dataset beside an auxiliary head on this dataset (e.g. "
                          "twitter for fpb), as `finsentinel train --aux-data` does")
+    ap.add_argument("--schedule", choices=("linear", "cosine"), default=None)
+    ap.add_argument("--train-embeddings", action="store_true",
+                    help="fine-tune the word-embedding matrix too (frozen by default)")
+    ap.add_argument("--no-class-weights", action="store_true",
+                    help="plain cross-entropy (inverse-frequency class weights by default)")
+    ap.add_argument("--label-smoothing", type=float, default=None)
+    ap.add_argument("--pseudo", default="",
+                    help="self-training: after training, label these datasets' texts (their "
+                         "labels unused) and train a student on the confident ones too")
+    ap.add_argument("--min-confidence", type=float, default=0.9,
+                    help="with --pseudo: keep pseudo-labels at least this probable")
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--threads", type=int, default=None,
                     help="torch CPU threads (1 avoids oversubscription on a busy machine)")
@@ -225,7 +275,13 @@ def main(argv: list[str] | None = None) -> int:
                                    "batch_size": args.batch_size,
                                    "max_length": args.max_length,
                                    "patience": args.patience,
+                                   "schedule": args.schedule,
+                                   "label_smoothing": args.label_smoothing,
                                    "threads": args.threads}.items() if v is not None}
+    if args.no_class_weights:
+        overrides["class_weights"] = False
+    if args.train_embeddings:
+        overrides["freeze_embeddings"] = False
     if args.quick:
         overrides.setdefault("epochs", 1)
     params = replace(params, **overrides)
@@ -263,12 +319,15 @@ def main(argv: list[str] | None = None) -> int:
             continue
         augment = tuple(DATASETS[a] for a in args.augment.split(",") if a.strip() and a != name
                         and DATASETS[a].task == DATASETS[name].task)
-        r = run_dataset(DATASETS[name], params, quick=args.quick, max_train=args.max_train,
-                        base_model=args.base_model, augment=augment)
+        pseudo = tuple(DATASETS[p] for p in args.pseudo.split(",") if p.strip() and p != name)
+        runs = run_dataset(DATASETS[name], params, quick=args.quick, max_train=args.max_train,
+                           base_model=args.base_model, augment=augment, pseudo=pseudo,
+                           min_confidence=args.min_confidence)
+        r = runs[0]
         if augment:
             r["name"] += " +" + "+".join(a.name.split()[0] for a in augment)
         print(format_metrics(r["metrics"]))
-        results.append(r)
+        results += runs
     print("\n" + summary(results))
     return 0
 

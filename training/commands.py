@@ -63,6 +63,14 @@ def _data_options(f: Any) -> Any:
 @click.option("--aux-label-map", default=None, metavar="MAP|FILE.json",
               help="--label-map for the --aux-data files.")
 @click.option("--from-db", is_flag=True, help="Also train on labels stored in the database.")
+@click.option("--unlabelled", multiple=True, metavar="FILE", type=click.Path(path_type=Path),
+              help="Self-training: texts without labels (CSV / TSV / JSONL text column); a "
+                   "first model labels them, the confident ones join the training rows of a "
+                   "second, and the better of the two by validation is saved (repeatable).")
+@click.option("--unlabelled-from-db", is_flag=True,
+              help="Self-training on the newest stored articles (up to 50,000).")
+@click.option("--min-confidence", type=float, default=0.9, show_default=True,
+              help="Self-training: keep pseudo-labels at least this probable.")
 @click.option("--epochs", type=int, default=None, help="Most epochs (early stopping may end "
               "sooner) [default: 8].")
 @click.option("--lr", type=float, default=None, help="Peak learning rate [default: 1e-4].")
@@ -79,6 +87,7 @@ def train(app: App, task: str, data_files: tuple[Path, ...], more_files: tuple[P
           skip_invalid: bool, sentiment_data: tuple[Path, ...], topic_data: tuple[Path, ...],
           sentiment_label_map: str | None, topic_label_map: str | None,
           aux_data: tuple[Path, ...], aux_label_map: str | None, from_db: bool,
+          unlabelled: tuple[Path, ...], unlabelled_from_db: bool, min_confidence: float,
           epochs: int | None, lr: float | None, batch_size: int | None,
           max_length: int | None, seed: int | None, eval_fraction: float | None,
           base_model: str | None) -> None:
@@ -92,6 +101,10 @@ def train(app: App, task: str, data_files: tuple[Path, ...], more_files: tuple[P
                              "max_length": max_length, "seed": seed,
                              "eval_fraction": eval_fraction}
     params = TrainParams(**{k: v for k, v in given.items() if v is not None})
+    self_training = bool(unlabelled or unlabelled_from_db)
+    if self_training and (task == "both" or aux_data):
+        raise DataError("--unlabelled/--unlabelled-from-db go with --task sentiment or topic "
+                        "and without --aux-data")
     if task == "both":
         if aux_data:
             raise DataError("--aux-data goes with --task sentiment or topic; with --task both "
@@ -127,6 +140,22 @@ def train(app: App, task: str, data_files: tuple[Path, ...], more_files: tuple[P
                    f"{', '.join(str(f) for f in aux_data)}")
         outcome = train_with_auxiliary(app.config, app.engine, data, aux, params,
                                        now=app.now(), base_model=base_model)
+    elif self_training:
+        from training.pseudo import load_unlabelled, train_self_trained
+
+        texts = load_unlabelled(list(unlabelled), text_column=text_column,
+                                engine=app.engine if unlabelled_from_db else None)
+        click.echo(f"self-training with {len(texts.texts)} unlabelled texts (pseudo-labels "
+                   f"kept at >= {min_confidence})")
+        outcome = train_self_trained(app.config, app.engine, data, texts, params,
+                                     min_confidence=min_confidence, now=app.now(),
+                                     base_model=base_model)
+        st = outcome.card["self_training"]
+        click.echo(f"pseudo-labelled {st['pseudo_labelled']} of {st['offered']} texts; kept "
+                   f"the {st['kept']} (validation macro-F1 teacher "
+                   f"{st['teacher_validation']['macro_f1']:.4f}, student "
+                   + (f"{st['student_validation']['macro_f1']:.4f})"
+                      if st["student_validation"] else "not trained)"))
     else:
         outcome = train_version(app.config, app.engine, data, params, now=app.now(),
                                 base_model=base_model)

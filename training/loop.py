@@ -90,7 +90,8 @@ def make_loop(model: Any, tokenizer: Any, texts: Sequence[str], heads: Sequence[
                               num_training_steps=total)
     loss_fns = [torch.nn.CrossEntropyLoss(
         weight=_class_weights(t, len(h.labels)).to(device) if params.class_weights else None,
-        ignore_index=IGNORE) for h, t in zip(heads, targets, strict=True)]
+        ignore_index=IGNORE, label_smoothing=params.label_smoothing)
+        for h, t in zip(heads, targets, strict=True)]
     autocast, scaler = _precision(device)
     return Loop(model, tokenizer, enc, tuple(heads), [list(t) for t in targets], device,
                 optimizer, scheduler, loss_fns, autocast, scaler), lengths

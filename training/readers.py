@@ -37,8 +37,12 @@ def file_format(path: Path) -> str:
 
 
 def read_rows(path: Path, task: str, *, text_column: str | None = None,
-              label_column: str | None = None) -> list[RawRow]:
-    """All rows of a labelled file, columns detected by name unless given."""
+              label_column: str | None = None, labelled: bool = True) -> list[RawRow]:
+    """All rows of a labelled file, columns detected by name unless given.
+
+    labelled=False reads texts only (unlabelled data for self-training): no label column is
+    looked for and every row's label is empty.
+    """
     if not path.is_file():
         raise DataError(f"data file {path} not found")
     fmt = file_format(path)
@@ -46,9 +50,9 @@ def read_rows(path: Path, task: str, *, text_column: str | None = None,
         return list(_read_fpb(path))
     text = _decode_utf8(path)
     if fmt == "jsonl":
-        return list(_read_jsonl(path, text, task, text_column, label_column))
+        return list(_read_jsonl(path, text, task, text_column, label_column, labelled))
     return list(_read_delimited(path, text, "\t" if fmt == "tsv" else ",", task,
-                                text_column, label_column))
+                                text_column, label_column, labelled))
 
 
 def _decode_utf8(path: Path) -> str:
@@ -79,7 +83,7 @@ def _pick(columns: list[str], wanted: str | None, candidates: tuple[str, ...], k
 
 
 def _read_delimited(path: Path, text: str, delimiter: str, task: str, text_column: str | None,
-                    label_column: str | None) -> Iterator[RawRow]:
+                    label_column: str | None, labelled: bool) -> Iterator[RawRow]:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         header = next(reader)
@@ -88,9 +92,9 @@ def _read_delimited(path: Path, text: str, delimiter: str, task: str, text_colum
     except csv.Error as err:
         raise DataError(f"{path} line 1: {err}") from None
     t_col = _pick(header, text_column, TEXT_COLUMNS, "text", path, "--text-column")
-    l_col = _pick(header, label_column, LABEL_COLUMNS.get(task, ("label",)), "label", path,
-                  "--label-column")
-    t_idx, l_idx = header.index(t_col), header.index(l_col)
+    t_idx = header.index(t_col)
+    l_idx = header.index(_pick(header, label_column, LABEL_COLUMNS.get(task, ("label",)),
+                               "label", path, "--label-column")) if labelled else t_idx
     start = reader.line_num + 1
     try:
         for row in reader:
@@ -98,14 +102,14 @@ def _read_delimited(path: Path, text: str, delimiter: str, task: str, text_colum
                 if len(row) <= max(t_idx, l_idx):
                     raise DataError(f"{path} line {start}: {len(row)} fields, expected "
                                     f"{len(header)} (columns {', '.join(header)})")
-                yield RawRow(row[t_idx], row[l_idx], str(path), start)
+                yield RawRow(row[t_idx], row[l_idx] if labelled else "", str(path), start)
             start = reader.line_num + 1
     except csv.Error as err:
         raise DataError(f"{path} line {start}: {err}") from None
 
 
 def _read_jsonl(path: Path, text: str, task: str, text_column: str | None,
-                label_column: str | None) -> Iterator[RawRow]:
+                label_column: str | None, labelled: bool) -> Iterator[RawRow]:
     t_col = l_col = None
     for n, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -120,11 +124,11 @@ def _read_jsonl(path: Path, text: str, task: str, text_column: str | None,
             keys = list(obj)
             t_col = _pick(keys, text_column, TEXT_COLUMNS, "text", path, "--text-column")
             l_col = _pick(keys, label_column, LABEL_COLUMNS.get(task, ("label",)), "label",
-                          path, "--label-column")
+                          path, "--label-column") if labelled else t_col
         if t_col not in obj or l_col not in obj:
             raise DataError(f"{path} line {n}: missing key {t_col if t_col not in obj else l_col!r}"
                             f"; keys found: {', '.join(obj)}")
-        text_value, label_value = obj[t_col], obj[l_col]
+        text_value, label_value = obj[t_col], obj[l_col] if labelled else ""
         yield RawRow("" if text_value is None else str(text_value),
                      "" if label_value is None else str(label_value), str(path), n)
 

@@ -45,6 +45,9 @@ class TrainParams:
     schedule: str = "linear"  # "linear" or "cosine" decay after warm-up
     patience: int = 2  # epochs without a better validation macro-F1 before stopping
     class_weights: bool = True  # inverse-frequency weights in the loss against imbalance
+    # Spreads this much of each target's probability over the other classes: a guard
+    # against over-confidence on labels annotators disagreed on (FPB 50 %-agreement rows).
+    label_smoothing: float = 0.0
     min_per_class: int = 4
     threads: int | None = None  # CPU threads; None = torch's default (OMP_NUM_THREADS)
     # The 30k x 384 word-embedding matrix is half the model: freezing it halves the optimiser
@@ -183,6 +186,8 @@ def check_params(params: TrainParams) -> None:
         raise DataError(f"--max-length must be between 8 and 512, got {params.max_length}")
     if params.schedule not in ("linear", "cosine"):
         raise DataError(f"schedule must be 'linear' or 'cosine', got {params.schedule!r}")
+    if not 0 <= params.label_smoothing < 1:
+        raise DataError(f"--label-smoothing must be in [0, 1), got {params.label_smoothing}")
 
 
 def build_card(data: LabelledData, base: BaseModelSpec, params: TrainParams, fit_result: FitResult,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -88,6 +89,9 @@ def test_too_few_examples_and_bad_params_are_refused(config: Config, engine,
     _, ok = _data(tmp_path)
     with pytest.raises(DataError, match="--epochs must be at least 1"):
         train_version(config, engine, ok, TrainParams(epochs=0), now=NOW, progress=False)
+    with pytest.raises(DataError, match="--label-smoothing must be in"):
+        train_version(config, engine, ok, replace(FAST, label_smoothing=1.0), now=NOW,
+                      progress=False)
     with pytest.raises(ModelError, match="not a folder"):
         train_version(config, engine, ok, FAST, now=NOW, base_model="./no/such/dir",
                       progress=False)
@@ -178,3 +182,25 @@ def test_cli_bootstrap_trains_missing_tasks_then_skips(tmp_path: Path, tiny_base
     assert "sentiment: trained sentiment-" in res.output and "topic: trained topic-" in res.output
     res = runner.invoke(cli, ["--config", str(cfg), "bootstrap", "--task", "topic"])
     assert res.exit_code == 0 and "topic: skipped (active version topic-" in res.output
+
+
+def test_label_smoothing_and_class_weights_reach_the_loss(tiny_base: Path) -> None:
+    import torch
+
+    from monitor.scoring.base_model import load_base_for_classification, resolve_base_model
+    from training.loop import Head, make_loop
+
+    model, tokenizer = load_base_for_classification(resolve_base_model(str(tiny_base)),
+                                                    SENTIMENT_LABELS)
+    head = Head("sentiment", SENTIMENT_LABELS)
+    targets = [[0, 1, 1, 1]]  # negative once, neutral three times
+    texts = ["acme misses", "board meets", "report due", "results date"]
+    loop, _ = make_loop(model, tokenizer, texts, [head], targets,
+                        replace(FAST, label_smoothing=0.2), torch.device("cpu"), 2)
+    loss = loop.loss_fns[0]
+    assert loss.label_smoothing == 0.2
+    # Balanced weights n / (k * n_c): the rarer class weighs three times as much.
+    assert loss.weight[0] == pytest.approx(3 * loss.weight[1])
+    plain, _ = make_loop(model, tokenizer, texts, [head], targets,
+                         replace(FAST, class_weights=False), torch.device("cpu"), 2)
+    assert plain.loss_fns[0].label_smoothing == 0.0 and plain.loss_fns[0].weight is None
