@@ -102,7 +102,7 @@ def run_dataset(ds: Dataset, params: TrainParams, *, quick: bool, max_train: int
     random.Random(params.seed).shuffle(train)
     started = time.monotonic()
     base = resolve_base_model(base_model)
-    model, tokenizer = load_base_for_classification(base, ds.labels)
+    model, tokenizer = load_base_for_classification(base, ds.labels, seed=params.seed)
     result = fit(model, tokenizer, train, val, ds.labels, params, progress=True)
     seconds = time.monotonic() - started
     metrics = evaluate_examples(result.model, tokenizer, [e.text for e in test],
@@ -142,7 +142,8 @@ def run_student(ds: Dataset, teacher: Any, tokenizer: Any, train: list[Example],
           f"{min_confidence}: {found.counts(ds.labels)}", flush=True)
     rows = train + list(found.examples)
     random.Random(params.seed).shuffle(rows)
-    model, tokenizer = load_base_for_classification(resolve_base_model(base_model), ds.labels)
+    model, tokenizer = load_base_for_classification(resolve_base_model(base_model), ds.labels,
+                                                    seed=params.seed)
     result = fit(model, tokenizer, rows, val, ds.labels, params, progress=True)
     metrics = evaluate_examples(result.model, tokenizer, [e.text for e in test],
                                 [e.label for e in test], ds.labels,

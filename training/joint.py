@@ -172,7 +172,7 @@ def fit_joint(parts: Sequence[LabelledData], params: TrainParams, base: BaseMode
              " + ".join(f"{h.task} ({len(split[h.task][0])} train, {len(split[h.task][1])} "
                         "validation)" for h in heads), len(texts), base.name)
     model, tokenizer = load_base_for_classification(
-        base, tuple(f"{h.task}:{label}" for h in heads for label in h.labels))
+        base, tuple(f"{h.task}:{label}" for h in heads for label in h.labels), seed=params.seed)
     result = fit_heads(model, tokenizer, texts, targets,
                        [(h, split[h.task][1]) for h in heads], params, device=device,
                        progress=progress, select=select)

@@ -146,7 +146,7 @@ def train_self_trained(config: Config, engine: Engine, data: LabelledData,
     device = pick_device(config.model.device)
     train, val = stratified_split(data.examples, params.eval_fraction, params.seed)
     log.info("self-training %s: teacher on %d examples", data.task, len(train))
-    model, tokenizer = load_base_for_classification(base, data.labels)
+    model, tokenizer = load_base_for_classification(base, data.labels, seed=params.seed)
     teacher = fit(model, tokenizer, train, val, data.labels, params, device=device,
                   progress=progress)
     texts = candidate_texts(unlabelled.texts, (e.text for e in data.examples))
@@ -159,7 +159,7 @@ def train_self_trained(config: Config, engine: Engine, data: LabelledData,
     chosen, n_train, kept = teacher, len(train), "teacher"
     student = None
     if found.examples:
-        model, _ = load_base_for_classification(base, data.labels)
+        model, _ = load_base_for_classification(base, data.labels, seed=params.seed)
         student = fit(model, tokenizer, [*train, *found.examples], val, data.labels, params,
                       device=device, progress=progress)
         if student.metrics["macro_f1"] > teacher.metrics["macro_f1"]:

@@ -227,7 +227,7 @@ def train_version(config: Config, engine: Engine, data: LabelledData, params: Tr
     train, val = stratified_split(data.examples, params.eval_fraction, params.seed)
     log.info("training %s on %d examples, validating on %d (base %s)", data.task, len(train),
              len(val), base.name)
-    model, tokenizer = load_base_for_classification(base, data.labels)
+    model, tokenizer = load_base_for_classification(base, data.labels, seed=params.seed)
     result = fit(model, tokenizer, train, val, data.labels, params,
                  device=pick_device(config.model.device), progress=progress)
     card = build_card(data, base, params, result, len(train), len(val), now)

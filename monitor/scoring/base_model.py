@@ -122,9 +122,15 @@ def _from_pretrained(loader: Any, base: BaseModelSpec, **kwargs: Any) -> Any:
                          "folder") from None
 
 
-def load_base_for_classification(base: BaseModelSpec, labels: tuple[str, ...]) -> tuple[Any, Any]:
-    """(model, tokenizer): a sequence classifier over `labels` with a fresh head on the base."""
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+def load_base_for_classification(base: BaseModelSpec, labels: tuple[str, ...], *,
+                                 seed: int | None = None) -> tuple[Any, Any]:
+    """(model, tokenizer): a sequence classifier over `labels` with a fresh head on the base.
+
+    The fresh head is drawn from torch's global generator: with `seed` it is seeded first, so
+    the same seed gives the same head whatever ran before in the process (`fit` seeds again
+    for training, but only after the head exists).
+    """
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer, set_seed
     from transformers.utils import logging as hf_logging
 
     id2label = dict(enumerate(labels))
@@ -133,6 +139,8 @@ def load_base_for_classification(base: BaseModelSpec, labels: tuple[str, ...]) -
     # The head is new by design: silence the "newly initialized weights" warning.
     previous = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()
+    if seed is not None:
+        set_seed(seed)
     try:
         model = _from_pretrained(AutoModelForSequenceClassification, base,
                                  num_labels=len(labels), id2label=id2label, label2id=label2id)

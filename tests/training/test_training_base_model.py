@@ -98,3 +98,19 @@ def test_real_packaged_model_loads_and_takes_a_training_step() -> None:
     result = fit(model, tokenizer, rows, rows, SENTIMENT_LABELS,
                  TrainParams(epochs=1, batch_size=6, max_length=16), progress=False)
     assert result.metrics["n"] == 6 and result.history[0]["epoch"] == 1
+
+
+def test_a_seed_fixes_the_fresh_head_whatever_ran_before(tiny_base: Path) -> None:
+    import torch
+
+    base = resolve_base_model(str(tiny_base))
+    first, _ = load_base_for_classification(base, SENTIMENT_LABELS, seed=7)
+    torch.rand(1000)  # other work draws from the global generator in between
+    again, _ = load_base_for_classification(base, SENTIMENT_LABELS, seed=7)
+    other, _ = load_base_for_classification(base, SENTIMENT_LABELS, seed=8)
+    head = dict(first.named_parameters())
+    same = dict(again.named_parameters())
+    new = [n for n in head if "classifier" in n or "pooler" in n]
+    assert new and all(torch.equal(head[n], same[n]) for n in new)
+    assert not torch.equal(head["classifier.weight"],
+                           dict(other.named_parameters())["classifier.weight"])

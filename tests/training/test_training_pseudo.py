@@ -121,8 +121,9 @@ def test_self_training_saves_the_better_of_teacher_and_student(config: Config, e
                   header=("text",))
     data = load_labelled([f], "sentiment", SENTIMENT_LABELS)
     texts = load_unlabelled([u])
-    out = train_self_trained(config, engine, data, texts, FAST, min_confidence=0.34, now=NOW,
-                             progress=False)
+    # A tiny model is barely better than uniform (1/3 per class): keep what it leans to.
+    out = train_self_trained(config, engine, data, texts, FAST, min_confidence=0.3334,
+                             now=NOW, progress=False)
     st = out.card["self_training"]
     # The labelled text in the unlabelled file is not offered again.
     assert st["offered"] == len(_unlabelled_rows())
