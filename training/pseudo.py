@@ -20,15 +20,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from monitor.errors import DataError
-from monitor.scoring.base_model import load_base_for_classification, resolve_base_model
+from monitor.scoring.base_model import load_base_for_classification
 from monitor.text import model_input
-from training.data import DataSource, Example, LabelledData, check_class_counts, stratified_split
+from training.data import DataSource, Example, LabelledData
 from training.readers import read_rows
 from training.train import (
     TrainOutcome,
     TrainParams,
     build_card,
-    check_params,
+    checked_split,
     fit,
     pick_device,
     save_and_register,
@@ -94,6 +94,11 @@ def load_unlabelled(paths: Sequence[Path], *, text_column: str | None = None,
     return UnlabelledData(tuple(t for t in texts if t), tuple(sources))
 
 
+def _check_confidence(min_confidence: float) -> None:
+    if not 0 < min_confidence <= 1:
+        raise DataError(f"--min-confidence must be in (0, 1], got {min_confidence}")
+
+
 def candidate_texts(texts: Iterable[str], exclude: Iterable[str]) -> list[str]:
     """Distinct non-empty texts not in exclude (the labelled texts, validation included)."""
     skip = set(exclude)
@@ -113,8 +118,7 @@ def pseudo_label(model: Any, tokenizer: Any, texts: Sequence[str], labels: Seque
 
     from training.evaluate import predict_proba
 
-    if not 0 < min_confidence <= 1:
-        raise DataError(f"--min-confidence must be in (0, 1], got {min_confidence}")
+    _check_confidence(min_confidence)
     kept: list[Example] = []
     bar = tqdm(total=len(texts), desc="pseudo-labelling", unit="text", disable=not progress)
     for start in range(0, len(texts), CHUNK):
@@ -137,14 +141,9 @@ def train_self_trained(config: Config, engine: Engine, data: LabelledData,
     by validation macro-F1 (the card records both and what was added)."""
     from monitor.scoring import registry
 
-    check_params(params)
-    if not 0 < min_confidence <= 1:
-        raise DataError(f"--min-confidence must be in (0, 1], got {min_confidence}")
-    check_class_counts(data.examples, data.labels, min_per_class=params.min_per_class,
-                       what=", ".join(s.path for s in data.sources))
-    base = resolve_base_model(base_model or config.model.base_model, config)
+    _check_confidence(min_confidence)
+    base, train, val = checked_split(config, data, params, base_model)
     device = pick_device(config.model.device)
-    train, val = stratified_split(data.examples, params.eval_fraction, params.seed)
     log.info("self-training %s: teacher on %d examples", data.task, len(train))
     model, tokenizer = load_base_for_classification(base, data.labels, seed=params.seed)
     teacher = fit(model, tokenizer, train, val, data.labels, params, device=device,

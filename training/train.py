@@ -214,17 +214,24 @@ def build_card(data: LabelledData, base: BaseModelSpec, params: TrainParams, fit
     }
 
 
+def checked_split(config: Config, data: LabelledData, params: TrainParams,
+                  base_model: str | None) -> tuple[BaseModelSpec, list[Example], list[Example]]:
+    """Refuse unusable params or data before any work; (base, train, validation)."""
+    check_params(params)
+    check_class_counts(data.examples, data.labels, min_per_class=params.min_per_class,
+                       what=", ".join(s.path for s in data.sources))
+    base = resolve_base_model(base_model or config.model.base_model, config)
+    train, val = stratified_split(data.examples, params.eval_fraction, params.seed)
+    return base, train, val
+
+
 def train_version(config: Config, engine: Engine, data: LabelledData, params: TrainParams, *,
                   now: datetime, base_model: str | None = None,
                   progress: bool = True) -> TrainOutcome:
     """Split, fine-tune, save and register a new version of data.task; returns it."""
     from monitor.scoring import registry
 
-    check_params(params)
-    check_class_counts(data.examples, data.labels, min_per_class=params.min_per_class,
-                       what=", ".join(s.path for s in data.sources))
-    base = resolve_base_model(base_model or config.model.base_model, config)
-    train, val = stratified_split(data.examples, params.eval_fraction, params.seed)
+    base, train, val = checked_split(config, data, params, base_model)
     log.info("training %s on %d examples, validating on %d (base %s)", data.task, len(train),
              len(val), base.name)
     model, tokenizer = load_base_for_classification(base, data.labels, seed=params.seed)
