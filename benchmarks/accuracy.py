@@ -29,7 +29,12 @@ from monitor.config import DEFAULT_TOPICS  # noqa: E402
 from monitor.scoring.base_model import load_base_for_classification, resolve_base_model  # noqa: E402
 from monitor.types import SENTIMENT_LABELS  # noqa: E402
 from training.data import Example, load_labelled, stratified_split  # noqa: E402
-from training.evaluate import evaluate_examples, format_metrics, metrics_report  # noqa: E402
+from training.evaluate import (  # noqa: E402
+    evaluate_examples,
+    format_metrics,
+    metrics_report,
+    predict_proba,
+)
 from training.labels_map import parse_label_map  # noqa: E402
 from training.train import TrainParams, fit  # noqa: E402
 
@@ -84,9 +89,8 @@ def _split(ds: Dataset) -> tuple[list[Example], list[Example]]:
     return stratified_split(data.examples, HOLDOUT_FRACTION, HOLDOUT_SEED)
 
 
-def run_dataset(ds: Dataset, params: TrainParams, *, quick: bool, max_train: int | None,
-                base_model: str, augment: tuple[Dataset, ...] = (),
-                pseudo: tuple[Dataset, ...] = (), min_confidence: float = 0.9) -> list[dict]:
+def _train_val_test(ds: Dataset, params: TrainParams, *, quick: bool,
+                    max_train: int | None) -> tuple[list[Example], list[Example], list[Example]]:
     rest, test = _split(ds)
     if quick:  # test is sorted by label: shuffle before taking a small slice of it
         random.Random(HOLDOUT_SEED).shuffle(test)
@@ -94,6 +98,57 @@ def run_dataset(ds: Dataset, params: TrainParams, *, quick: bool, max_train: int
     if max_train is not None:
         rest = rest[:max_train]
     train, val = stratified_split(rest, params.eval_fraction, params.seed)
+    return train, val, test
+
+
+def _pseudo_texts(pseudo: tuple[Dataset, ...], exclude: list[Example]) -> list[str]:
+    """The pseudo datasets' texts (labels unused) that no labelled row of this run has."""
+    from training.pseudo import candidate_texts
+
+    return candidate_texts((e.text for d in pseudo for e in load_labelled(
+        [d.path], d.task, d.labels, label_map=parse_label_map(d.label_map),
+        skip_invalid=True).examples), (e.text for e in exclude))
+
+
+def run_distilled(ds: Dataset, params: TrainParams, *, quick: bool, max_train: int | None,
+                  base_model: str, teachers: int, alpha: float, pseudo: tuple[Dataset, ...],
+                  min_confidence: float) -> list[dict]:
+    """Ensemble distillation (training.distill, `train --teachers`): each teacher, their
+    ensemble and the student are tested on the held-out rows; the student is the result."""
+    import numpy as np
+
+    from training.distill import distil, mean_proba
+
+    train, val, test = _train_val_test(ds, params, quick=quick, max_train=max_train)
+    unlabelled = _pseudo_texts(pseudo, train + val + test) if pseudo else []
+    started = time.monotonic()
+    out = distil(resolve_base_model(base_model), train, val, ds.labels, params,
+                 teachers=teachers, alpha=alpha, unlabelled=unlabelled,
+                 min_confidence=min_confidence)
+    seconds = time.monotonic() - started
+    gold = [e.label for e in test]
+    for k, f in enumerate(out.teachers):
+        m = evaluate_examples(f.model, out.tokenizer, [e.text for e in test], gold, ds.labels,
+                              max_length=params.max_length)
+        print(f"teacher {k + 1} (seed {params.seed + k}): accuracy {m['accuracy']:.4f}  "
+              f"macro-F1 {m['macro_f1']:.4f}", flush=True)
+    probs = mean_proba([f.model for f in out.teachers], out.tokenizer, [e.text for e in test],
+                       max_length=params.max_length)
+    m = metrics_report(gold, [ds.labels[int(i)] for i in np.argmax(probs, axis=1)], ds.labels)
+    print(f"ensemble of {teachers} (scores at {teachers}x the cost): accuracy "
+          f"{m['accuracy']:.4f}  macro-F1 {m['macro_f1']:.4f}", flush=True)
+    print(f"validation: {out.summary}", flush=True)
+    metrics = test_metrics(out.student.model, out.tokenizer, test, ds, params.max_length)
+    return [{"name": f"{ds.name} student of {teachers}", "target": ds.target,
+             "n_train": len(train), "n_val": len(val), "n_test": len(test),
+             "seconds": seconds, "best_epoch": out.student.best_epoch, "metrics": metrics,
+             "baseline": baseline(train + val, test, ds.labels)}]
+
+
+def run_dataset(ds: Dataset, params: TrainParams, *, quick: bool, max_train: int | None,
+                base_model: str, augment: tuple[Dataset, ...] = (),
+                pseudo: tuple[Dataset, ...] = (), min_confidence: float = 0.9) -> list[dict]:
+    train, val, test = _train_val_test(ds, params, quick=quick, max_train=max_train)
     # Extra in-domain training rows from other datasets of the same task (their own
     # held-out parts stay out); validation and test stay on this dataset only.
     seen = {e.text for e in val + test}
@@ -105,12 +160,8 @@ def run_dataset(ds: Dataset, params: TrainParams, *, quick: bool, max_train: int
     model, tokenizer = load_base_for_classification(base, ds.labels, seed=params.seed)
     result = fit(model, tokenizer, train, val, ds.labels, params, progress=True)
     seconds = time.monotonic() - started
-    metrics = evaluate_examples(result.model, tokenizer, [e.text for e in test],
-                                [e.label for e in test], ds.labels,
-                                max_length=params.max_length)
+    metrics = test_metrics(result.model, tokenizer, test, ds, params.max_length)
     base_metrics = baseline(train + val, test, ds.labels)
-    if ds.path.name.startswith("fpb_50agree"):
-        print(agreement_breakdown(result.model, tokenizer, test, ds, params.max_length))
     out = [{"name": ds.name, "target": ds.target, "n_train": len(train), "n_val": len(val),
             "n_test": len(test), "seconds": seconds, "best_epoch": result.best_epoch,
             "metrics": metrics, "baseline": base_metrics}]
@@ -130,12 +181,10 @@ def run_student(ds: Dataset, teacher: Any, tokenizer: Any, train: list[Example],
                 teacher_seconds: float) -> dict:
     """Self-training (training.pseudo): the teacher labels the pseudo datasets' texts (their
     own labels unused), a student trains from the base on train + the confident ones."""
-    from training.pseudo import candidate_texts, pseudo_label
+    from training.pseudo import pseudo_label
 
     started = time.monotonic()
-    texts = candidate_texts((e.text for d in pseudo for e in load_labelled(
-        [d.path], d.task, d.labels, label_map=parse_label_map(d.label_map),
-        skip_invalid=True).examples), (e.text for e in train + val + test))
+    texts = _pseudo_texts(pseudo, train + val + test)
     found = pseudo_label(teacher, tokenizer, texts, ds.labels, min_confidence=min_confidence,
                          max_length=params.max_length)
     print(f"pseudo-labels: {len(found.examples)} of {found.offered} texts at >= "
@@ -155,15 +204,24 @@ def run_student(ds: Dataset, teacher: Any, tokenizer: Any, train: list[Example],
             "best_epoch": result.best_epoch, "metrics": metrics}
 
 
-def agreement_breakdown(model: Any, tokenizer: Any, test: list[Example], ds: Dataset,
-                        max_length: int, head: tuple[int, int] | None = None) -> str:
+def test_metrics(model: Any, tokenizer: Any, test: list[Example], ds: Dataset,
+                 max_length: int, head: tuple[int, int] | None = None) -> dict:
+    """Held-out metrics of one model; for FPB also prints where the errors are (one
+    prediction pass serves both)."""
+    probs = predict_proba(model, tokenizer, [e.text for e in test], max_length=max_length,
+                          head=head)
+    pred = [ds.labels[int(i)] for i in probs.argmax(axis=1)]
+    if ds.path.name.startswith("fpb_50agree"):
+        print(agreement_breakdown(test, pred, ds))
+    return metrics_report([e.label for e in test], pred, ds.labels)
+
+
+def agreement_breakdown(test: list[Example], pred: list[str], ds: Dataset) -> str:
     """Held-out accuracy per annotator-agreement level of FPB: where the errors are.
 
     A sentence's level is the highest agreement file (66/75/all) that contains it; the
     sentences only in 50agree are those a bare majority of annotators agreed on.
     """
-    from training.evaluate import predict_proba
-
     level = {e.text: "50-65%" for e in test}
     for name, tag in (("fpb_66agree_dev.tsv", "66-74%"), ("fpb_75agree_dev.tsv", "75-99%"),
                       ("fpb_allagree_dev.tsv", "100%")):
@@ -171,11 +229,9 @@ def agreement_breakdown(model: Any, tokenizer: Any, test: list[Example], ds: Dat
         if path.is_file():
             found = load_labelled([path], ds.task, ds.labels, skip_invalid=True)
             level.update({e.text: tag for e in found.examples if e.text in level})
-    probs = predict_proba(model, tokenizer, [e.text for e in test], max_length=max_length,
-                          head=head)
     hits: dict[str, list[bool]] = {}
-    for e, p in zip(test, probs, strict=True):
-        hits.setdefault(level[e.text], []).append(ds.labels[int(p.argmax())] == e.label)
+    for e, label in zip(test, pred, strict=True):
+        hits.setdefault(level[e.text], []).append(label == e.label)
     lines = ["held-out accuracy by annotator agreement:"]
     for tag in ("100%", "75-99%", "66-74%", "50-65%"):
         got = hits.get(tag, [])
@@ -217,12 +273,8 @@ def run_joint(names: list[str], params: TrainParams, *, quick: bool, max_train: 
     out = []
     for name, head in zip(names[:1] if auxiliary else names, fit.heads, strict=False):
         ds, (train, val), test = DATASETS[name], fit.split[name], tests[name]
-        metrics = evaluate_examples(result.model, tokenizer, [e.text for e in test],
-                                    [e.label for e in test], ds.labels,
-                                    max_length=params.max_length, head=(head.offset, head.stop))
-        if ds.path.name.startswith("fpb_50agree"):
-            print(agreement_breakdown(result.model, tokenizer, test, ds, params.max_length,
-                                      head=(head.offset, head.stop)))
+        metrics = test_metrics(result.model, tokenizer, test, ds, params.max_length,
+                               head=(head.offset, head.stop))
         suffix = f" +{names[1]} head" if auxiliary else " (joint)"
         out.append({"name": ds.name + suffix, "target": ds.target, "n_train": len(train),
                     "n_val": len(val), "n_test": len(test), "seconds": seconds,
@@ -263,6 +315,10 @@ def main(argv: list[str] | None = None) -> int:
                          "labels unused) and train a student on the confident ones too")
     ap.add_argument("--min-confidence", type=float, default=0.9,
                     help="with --pseudo: keep pseudo-labels at least this probable")
+    ap.add_argument("--teachers", type=int, default=1,
+                    help="distillation: this many teachers (seeds), then a student on their "
+                         "averaged predictions (with --pseudo: also on those texts)")
+    ap.add_argument("--distill-alpha", type=float, default=0.5)
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--threads", type=int, default=None,
                     help="torch CPU threads (1 avoids oversubscription on a busy machine)")
@@ -321,6 +377,13 @@ def main(argv: list[str] | None = None) -> int:
         augment = tuple(DATASETS[a] for a in args.augment.split(",") if a.strip() and a != name
                         and DATASETS[a].task == DATASETS[name].task)
         pseudo = tuple(DATASETS[p] for p in args.pseudo.split(",") if p.strip() and p != name)
+        if args.teachers > 1:
+            results += run_distilled(DATASETS[name], params, quick=args.quick,
+                                     max_train=args.max_train, base_model=args.base_model,
+                                     teachers=args.teachers, alpha=args.distill_alpha,
+                                     pseudo=pseudo, min_confidence=args.min_confidence)
+            print(format_metrics(results[-1]["metrics"]))
+            continue
         runs = run_dataset(DATASETS[name], params, quick=args.quick, max_train=args.max_train,
                            base_model=args.base_model, augment=augment, pseudo=pseudo,
                            min_confidence=args.min_confidence)

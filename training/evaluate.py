@@ -109,3 +109,9 @@ def card_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
     """The JSON-friendly subset stored in a model card (the text report is kept too)."""
     return {k: metrics[k] for k in ("n", "accuracy", "macro_f1", "per_class",
                                     "confusion_matrix", "report_text") if k in metrics}
+
+
+def headline_metrics(metrics: dict[str, Any]) -> dict[str, float]:
+    """Accuracy and macro-F1 rounded for a card's summary of a model that was not saved."""
+    return {"accuracy": round(float(metrics["accuracy"]), 4),
+            "macro_f1": round(float(metrics["macro_f1"]), 4)}

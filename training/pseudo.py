@@ -94,7 +94,7 @@ def load_unlabelled(paths: Sequence[Path], *, text_column: str | None = None,
     return UnlabelledData(tuple(t for t in texts if t), tuple(sources))
 
 
-def _check_confidence(min_confidence: float) -> None:
+def check_confidence(min_confidence: float) -> None:
     if not 0 < min_confidence <= 1:
         raise DataError(f"--min-confidence must be in (0, 1], got {min_confidence}")
 
@@ -118,7 +118,7 @@ def pseudo_label(model: Any, tokenizer: Any, texts: Sequence[str], labels: Seque
 
     from training.evaluate import predict_proba
 
-    _check_confidence(min_confidence)
+    check_confidence(min_confidence)
     kept: list[Example] = []
     bar = tqdm(total=len(texts), desc="pseudo-labelling", unit="text", disable=not progress)
     for start in range(0, len(texts), CHUNK):
@@ -140,8 +140,9 @@ def train_self_trained(config: Config, engine: Engine, data: LabelledData,
     """Teacher on the labelled data -> pseudo-labels -> student on both; save the better one
     by validation macro-F1 (the card records both and what was added)."""
     from monitor.scoring import registry
+    from training.evaluate import headline_metrics
 
-    _check_confidence(min_confidence)
+    check_confidence(min_confidence)
     base, train, val = checked_split(config, data, params, base_model)
     device = pick_device(config.model.device)
     log.info("self-training %s: teacher on %d examples", data.task, len(train))
@@ -169,13 +170,9 @@ def train_self_trained(config: Config, engine: Engine, data: LabelledData,
         "offered": found.offered, "pseudo_labelled": len(found.examples),
         "min_confidence": min_confidence, "per_class": found.counts(data.labels),
         "kept": kept,
-        "teacher_validation": _headline(teacher.metrics),
-        "student_validation": _headline(student.metrics) if student else None,
+        "teacher_validation": headline_metrics(teacher.metrics),
+        "student_validation": headline_metrics(student.metrics) if student else None,
     }
     return save_and_register(config, engine, chosen.model, tokenizer, card,
                              registry.new_version_id(data.task, now), now=now)
 
-
-def _headline(metrics: dict[str, Any]) -> dict[str, float]:
-    return {"accuracy": round(float(metrics["accuracy"]), 4),
-            "macro_f1": round(float(metrics["macro_f1"]), 4)}

@@ -108,12 +108,13 @@ def fit(model: Any, tokenizer: Any, train: Sequence[Example], val: Sequence[Exam
 
 
 def fit_heads(model: Any, tokenizer: Any, texts: Sequence[str],
-              targets: Sequence[Sequence[int]], heads: Sequence[tuple[Head, Sequence[Example]]],
+              targets: Sequence[Any], heads: Sequence[tuple[Head, Sequence[Example]]],
               params: TrainParams, *, device: Any = None, progress: bool = True,
               select: Sequence[str] | None = None) -> FitResult:
     """Fine-tune model in place on one or more heads (targets[h][i]: row i's label id for
-    head h, or IGNORE); keep the epoch with the best mean validation macro-F1 over the
-    heads whose task is in select (default: all heads)."""
+    head h, or IGNORE; or targets[h] an (n_rows, n_labels) array of class probabilities);
+    keep the epoch with the best mean validation macro-F1 over the heads whose task is in
+    select (default: all heads)."""
     import torch
     from tqdm.auto import tqdm
     from transformers import set_seed
@@ -187,7 +188,8 @@ def check_params(params: TrainParams) -> None:
     if params.schedule not in ("linear", "cosine"):
         raise DataError(f"schedule must be 'linear' or 'cosine', got {params.schedule!r}")
     if not 0 <= params.label_smoothing < 1:
-        raise DataError(f"--label-smoothing must be in [0, 1), got {params.label_smoothing}")
+        raise DataError("label smoothing (TrainParams.label_smoothing; the accuracy benchmark's "
+                        f"--label-smoothing) must be in [0, 1), got {params.label_smoothing}")
 
 
 def build_card(data: LabelledData, base: BaseModelSpec, params: TrainParams, fit_result: FitResult,
