@@ -110,39 +110,37 @@ def _pseudo_texts(pseudo: tuple[Dataset, ...], exclude: list[Example]) -> list[s
         skip_invalid=True).examples), (e.text for e in exclude))
 
 
-def run_distilled(ds: Dataset, params: TrainParams, *, quick: bool, max_train: int | None,
-                  base_model: str, teachers: int, alpha: float, pseudo: tuple[Dataset, ...],
-                  min_confidence: float) -> list[dict]:
-    """Ensemble distillation (training.distill, `train --teachers`): each teacher, their
-    ensemble and the student are tested on the held-out rows; the student is the result."""
+def run_soup(ds: Dataset, params: TrainParams, *, quick: bool, max_train: int | None,
+             base_model: str, members: int) -> list[dict]:
+    """Model soup (training.soup, `train --soup K`): each run, the average of their
+    predictions (K times the scoring cost) and the soup are tested on the held-out rows."""
     import numpy as np
 
-    from training.distill import distil, mean_proba
+    from training.soup import make_soup
 
     train, val, test = _train_val_test(ds, params, quick=quick, max_train=max_train)
-    unlabelled = _pseudo_texts(pseudo, train + val + test) if pseudo else []
     started = time.monotonic()
-    out = distil(resolve_base_model(base_model), train, val, ds.labels, params,
-                 teachers=teachers, alpha=alpha, unlabelled=unlabelled,
-                 min_confidence=min_confidence)
+    out = make_soup(resolve_base_model(base_model), train, val, ds.labels, params,
+                    members=members)
     seconds = time.monotonic() - started
-    gold = [e.label for e in test]
-    for k, f in enumerate(out.teachers):
-        m = evaluate_examples(f.model, out.tokenizer, [e.text for e in test], gold, ds.labels,
-                              max_length=params.max_length)
-        print(f"teacher {k + 1} (seed {params.seed + k}): accuracy {m['accuracy']:.4f}  "
-              f"macro-F1 {m['macro_f1']:.4f}", flush=True)
-    probs = mean_proba([f.model for f in out.teachers], out.tokenizer, [e.text for e in test],
-                       max_length=params.max_length)
-    m = metrics_report(gold, [ds.labels[int(i)] for i in np.argmax(probs, axis=1)], ds.labels)
-    print(f"ensemble of {teachers} (scores at {teachers}x the cost): accuracy "
+    texts, gold = [e.text for e in test], [e.label for e in test]
+    probs = []
+    for k, f in enumerate(out.members):
+        probs.append(predict_proba(f.model, out.tokenizer, texts, max_length=params.max_length))
+        m = metrics_report(gold, [ds.labels[int(i)] for i in probs[-1].argmax(axis=1)],
+                           ds.labels)
+        print(f"run {k + 1} (seed {params.seed + k}, best epoch {f.best_epoch}): accuracy "
+              f"{m['accuracy']:.4f}  macro-F1 {m['macro_f1']:.4f}", flush=True)
+    mean = np.mean(probs, axis=0)
+    m = metrics_report(gold, [ds.labels[int(i)] for i in mean.argmax(axis=1)], ds.labels)
+    print(f"mean of the {members} runs' predictions ({members}x the scoring cost): accuracy "
           f"{m['accuracy']:.4f}  macro-F1 {m['macro_f1']:.4f}", flush=True)
-    print(f"validation: {out.summary}", flush=True)
-    metrics = test_metrics(out.student.model, out.tokenizer, test, ds, params.max_length)
-    return [{"name": f"{ds.name} student of {teachers}", "target": ds.target,
+    print(f"validation: soup {out.summary['soup_validation']}, kept the {out.summary['kept']}")
+    metrics = test_metrics(out.soup.model, out.tokenizer, test, ds, params.max_length)
+    return [{"name": f"{ds.name} soup of {members}", "target": ds.target,
              "n_train": len(train), "n_val": len(val), "n_test": len(test),
-             "seconds": seconds, "best_epoch": out.student.best_epoch, "metrics": metrics,
-             "baseline": baseline(train + val, test, ds.labels)}]
+             "seconds": seconds, "best_epoch": max(f.best_epoch for f in out.members),
+             "metrics": metrics, "baseline": baseline(train + val, test, ds.labels)}]
 
 
 def run_dataset(ds: Dataset, params: TrainParams, *, quick: bool, max_train: int | None,
@@ -315,10 +313,8 @@ def main(argv: list[str] | None = None) -> int:
                          "labels unused) and train a student on the confident ones too")
     ap.add_argument("--min-confidence", type=float, default=0.9,
                     help="with --pseudo: keep pseudo-labels at least this probable")
-    ap.add_argument("--teachers", type=int, default=1,
-                    help="distillation: this many teachers (seeds), then a student on their "
-                         "averaged predictions (with --pseudo: also on those texts)")
-    ap.add_argument("--distill-alpha", type=float, default=0.5)
+    ap.add_argument("--soup", type=int, default=1, metavar="K",
+                    help="model soup: K runs from one starting point, weights averaged")
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--threads", type=int, default=None,
                     help="torch CPU threads (1 avoids oversubscription on a busy machine)")
@@ -377,11 +373,10 @@ def main(argv: list[str] | None = None) -> int:
         augment = tuple(DATASETS[a] for a in args.augment.split(",") if a.strip() and a != name
                         and DATASETS[a].task == DATASETS[name].task)
         pseudo = tuple(DATASETS[p] for p in args.pseudo.split(",") if p.strip() and p != name)
-        if args.teachers > 1:
-            results += run_distilled(DATASETS[name], params, quick=args.quick,
-                                     max_train=args.max_train, base_model=args.base_model,
-                                     teachers=args.teachers, alpha=args.distill_alpha,
-                                     pseudo=pseudo, min_confidence=args.min_confidence)
+        if args.soup > 1:
+            results += run_soup(DATASETS[name], params, quick=args.quick,
+                                max_train=args.max_train, base_model=args.base_model,
+                                members=args.soup)
             print(format_metrics(results[-1]["metrics"]))
             continue
         runs = run_dataset(DATASETS[name], params, quick=args.quick, max_train=args.max_train,

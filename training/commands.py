@@ -71,15 +71,10 @@ def _data_options(f: Any) -> Any:
               help="Self-training on the newest stored articles (up to 50,000).")
 @click.option("--min-confidence", type=float, default=0.9, show_default=True,
               help="Self-training: keep pseudo-labels at least this probable.")
-@click.option("--teachers", type=int, default=1, show_default=True,
-              help="Distillation: train this many models (seeds) as an ensemble and a student "
-                   "on their averaged predictions, scored at the cost of one model; the best "
-                   "single model by validation is saved (2 or more; costs teachers + 1 runs). "
-                   "With --unlabelled the student also learns the ensemble's confident labels "
-                   "of those texts.")
-@click.option("--distill-alpha", type=float, default=0.5, show_default=True,
-              help="Distillation: weight of the gold label against the ensemble's "
-                   "probabilities in the student's targets.")
+@click.option("--soup", "soup", type=int, default=1, show_default=True, metavar="K",
+              help="Model soup: fine-tune K times from one starting point (seeds differ) and "
+                   "average the weights into one model, scored at the cost of one; the better "
+                   "of the soup and the best run by validation is saved (K >= 2 costs K runs).")
 @click.option("--epochs", type=int, default=None, help="Most epochs (early stopping may end "
               "sooner) [default: 8].")
 @click.option("--lr", type=float, default=None, help="Peak learning rate [default: 1e-4].")
@@ -97,8 +92,7 @@ def train(app: App, task: str, data_files: tuple[Path, ...], more_files: tuple[P
           sentiment_label_map: str | None, topic_label_map: str | None,
           aux_data: tuple[Path, ...], aux_label_map: str | None, from_db: bool,
           unlabelled: tuple[Path, ...], unlabelled_from_db: bool, min_confidence: float,
-          teachers: int, distill_alpha: float, epochs: int | None, lr: float | None,
-          batch_size: int | None,
+          soup: int, epochs: int | None, lr: float | None, batch_size: int | None,
           max_length: int | None, seed: int | None, eval_fraction: float | None,
           base_model: str | None) -> None:
     """Fine-tune a new TASK model version on labelled files and/or database labels."""
@@ -112,13 +106,16 @@ def train(app: App, task: str, data_files: tuple[Path, ...], more_files: tuple[P
                              "eval_fraction": eval_fraction}
     params = TrainParams(**{k: v for k, v in given.items() if v is not None})
     self_training = bool(unlabelled or unlabelled_from_db)
-    if (self_training or teachers != 1) and (task == "both" or aux_data):
-        raise DataError("--unlabelled/--unlabelled-from-db/--teachers go with --task sentiment "
-                        "or topic and without --aux-data")
-    if teachers != 1:
-        from training.distill import check_distillation
+    if (self_training or soup != 1) and (task == "both" or aux_data):
+        raise DataError("--unlabelled/--unlabelled-from-db/--soup go with --task sentiment or "
+                        "topic and without --aux-data")
+    if soup != 1:
+        from training.soup import check_members
 
-        check_distillation(teachers, distill_alpha)
+        if self_training:
+            raise DataError("--soup and --unlabelled/--unlabelled-from-db cannot be combined "
+                            "yet; choose one")
+        check_members(soup)
     if task == "both":
         if aux_data:
             raise DataError("--aux-data goes with --task sentiment or topic; with --task both "
@@ -154,9 +151,17 @@ def train(app: App, task: str, data_files: tuple[Path, ...], more_files: tuple[P
                    f"{', '.join(str(f) for f in aux_data)}")
         outcome = train_with_auxiliary(app.config, app.engine, data, aux, params,
                                        now=app.now(), base_model=base_model)
-    elif teachers != 1:
-        outcome = _train_distilled(app, data, params, teachers, distill_alpha, unlabelled,
-                                   unlabelled_from_db, text_column, min_confidence, base_model)
+    elif soup != 1:
+        from training.soup import train_soup
+
+        click.echo(f"model soup: {soup} fine-tunes (seeds {params.seed}-{params.seed + soup - 1})"
+                   ", their weights averaged")
+        outcome = train_soup(app.config, app.engine, data, params, members=soup, now=app.now(),
+                             base_model=base_model)
+        info = outcome.card["soup"]
+        click.echo("validation macro-F1: runs " + ", ".join(
+            f"{m['validation']['macro_f1']:.4f}" for m in info["members"])
+            + f"; soup {info['soup_validation']['macro_f1']:.4f}; kept the {info['kept']}")
     elif self_training:
         from training.pseudo import load_unlabelled, train_self_trained
 
@@ -177,31 +182,6 @@ def train(app: App, task: str, data_files: tuple[Path, ...], more_files: tuple[P
         outcome = train_version(app.config, app.engine, data, params, now=app.now(),
                                 base_model=base_model)
     _report(outcome)
-
-
-def _train_distilled(app: App, data: Any, params: Any, teachers: int, alpha: float,
-                     unlabelled: tuple[Path, ...], unlabelled_from_db: bool,
-                     text_column: str | None, min_confidence: float,
-                     base_model: str | None) -> Any:
-    from training.distill import train_distilled
-    from training.pseudo import load_unlabelled
-
-    texts = None
-    if unlabelled or unlabelled_from_db:
-        texts = load_unlabelled(list(unlabelled), text_column=text_column,
-                                engine=app.engine if unlabelled_from_db else None)
-    click.echo(f"distillation: {teachers} teachers, then a student on their averaged "
-               f"predictions (alpha {alpha})" + (f" and {len(texts.texts)} unlabelled texts"
-                                                  if texts else ""))
-    outcome = train_distilled(app.config, app.engine, data, params, teachers=teachers,
-                              alpha=alpha, now=app.now(), unlabelled=texts,
-                              min_confidence=min_confidence, base_model=base_model)
-    d = outcome.card["distillation"]
-    click.echo("validation macro-F1: teachers "
-               + ", ".join(f"{t['validation']['macro_f1']:.4f}" for t in d["teachers"])
-               + f"; their ensemble {d['ensemble_validation']['macro_f1']:.4f}; student "
-               f"{d['student_validation']['macro_f1']:.4f}; kept the {d['kept']}")
-    return outcome
 
 
 def _train_both(app: App, files: list[Path],
@@ -236,8 +216,9 @@ def _report(outcome: Any) -> None:
     from training.evaluate import format_metrics
 
     task = outcome.card["task"]
-    click.echo(f"\nvalidation metrics (best epoch {outcome.card['best_epoch']}, "
-               f"{outcome.card['training_seconds']:.0f} s):")
+    epoch = outcome.card["best_epoch"]
+    how = f"best epoch {epoch}" if epoch is not None else "averaged weights"
+    click.echo(f"\nvalidation metrics ({how}, {outcome.card['training_seconds']:.0f} s):")
     click.echo(format_metrics(outcome.metrics))
     click.echo(f"\nsaved model version {outcome.version} in {outcome.folder}")
     if outcome.active:

@@ -44,19 +44,10 @@ class Head:
 IGNORE = -100  # target of a row that has no label for a head (CrossEntropyLoss ignore_index)
 
 
-def is_soft(targets: Any) -> bool:
-    """Soft targets: an (n_rows, n_labels) array of class probabilities (distillation)."""
-    return getattr(targets, "ndim", 1) == 2
-
-
-def _class_weights(targets: Any, n_labels: int) -> Any:
+def _class_weights(targets: Sequence[int], n_labels: int) -> Any:
     import torch
 
-    if is_soft(targets):  # expected class counts under the soft targets
-        sums = targets.sum(axis=0)
-        counts = {i: float(sums[i]) for i in range(n_labels)}
-    else:
-        counts = dict(Counter(t for t in targets if t != IGNORE))
+    counts = Counter(t for t in targets if t != IGNORE)
     n = sum(counts.values())
     # "balanced" weights n / (k * n_c), as scikit-learn computes them.
     return torch.tensor([n / (n_labels * max(counts.get(i, 0), 1)) for i in range(n_labels)],
@@ -71,8 +62,7 @@ class Loop:
     tokenizer: Any
     enc: Any  # the tokenized training texts (unpadded)
     heads: tuple[Head, ...]
-    # Per head: a label id (or IGNORE) per training row, or soft targets (see is_soft).
-    targets: list[Any]
+    targets: list[list[int]]  # per head, per training row: label id or IGNORE
     device: Any
     optimizer: Any
     scheduler: Any
@@ -82,10 +72,9 @@ class Loop:
 
 
 def make_loop(model: Any, tokenizer: Any, texts: Sequence[str], heads: Sequence[Head],
-              targets: Sequence[Any], params: TrainParams, device: Any,
+              targets: Sequence[Sequence[int]], params: TrainParams, device: Any,
               batch_size: int) -> tuple[Loop, list[int]]:
-    """The loop over texts; targets[h][i] is row i's label id for heads[h] (or IGNORE), or
-    targets[h] is an (n_rows, n_labels) array of class probabilities for that head."""
+    """The loop over texts; targets[h][i] is row i's label id for heads[h] (or IGNORE)."""
     import torch
     from transformers import get_scheduler
 
@@ -104,8 +93,7 @@ def make_loop(model: Any, tokenizer: Any, texts: Sequence[str], heads: Sequence[
         ignore_index=IGNORE, label_smoothing=params.label_smoothing)
         for h, t in zip(heads, targets, strict=True)]
     autocast, scaler = _precision(device)
-    return Loop(model, tokenizer, enc, tuple(heads),
-                [t if is_soft(t) else list(t) for t in targets], device,
+    return Loop(model, tokenizer, enc, tuple(heads), [list(t) for t in targets], device,
                 optimizer, scheduler, loss_fns, autocast, scaler), lengths
 
 
@@ -115,12 +103,9 @@ def _batch_loss(loop: Loop, logits: Any, idx: list[int]) -> Any:
 
     loss = None
     for head, targets, loss_fn in zip(loop.heads, loop.targets, loop.loss_fns, strict=True):
-        if is_soft(targets):  # cross-entropy against class probabilities
-            y = torch.as_tensor(targets[idx], dtype=torch.float32, device=loop.device)
-        else:
-            y = torch.tensor([targets[i] for i in idx], device=loop.device)
-            if bool((y == IGNORE).all()):
-                continue  # no label for this head in the batch: a mean over nothing is NaN
+        y = torch.tensor([targets[i] for i in idx], device=loop.device)
+        if bool((y == IGNORE).all()):
+            continue  # no label for this head in the batch: a mean over nothing is NaN
         part = loss_fn(logits[:, head.offset:head.stop].float(), y)
         loss = part if loss is None else loss + part
     return loss

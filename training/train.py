@@ -108,13 +108,12 @@ def fit(model: Any, tokenizer: Any, train: Sequence[Example], val: Sequence[Exam
 
 
 def fit_heads(model: Any, tokenizer: Any, texts: Sequence[str],
-              targets: Sequence[Any], heads: Sequence[tuple[Head, Sequence[Example]]],
+              targets: Sequence[Sequence[int]], heads: Sequence[tuple[Head, Sequence[Example]]],
               params: TrainParams, *, device: Any = None, progress: bool = True,
               select: Sequence[str] | None = None) -> FitResult:
     """Fine-tune model in place on one or more heads (targets[h][i]: row i's label id for
-    head h, or IGNORE; or targets[h] an (n_rows, n_labels) array of class probabilities);
-    keep the epoch with the best mean validation macro-F1 over the heads whose task is in
-    select (default: all heads)."""
+    head h, or IGNORE); keep the epoch with the best mean validation macro-F1 over the
+    heads whose task is in select (default: all heads)."""
     import torch
     from tqdm.auto import tqdm
     from transformers import set_seed

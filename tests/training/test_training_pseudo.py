@@ -169,7 +169,7 @@ def test_cli_self_training_from_a_file_and_the_database(tmp_path: Path, tiny_bas
     res = runner.invoke(cli, ["--config", str(cfg), "train", "--task", "both", "--data",
                               str(f), "--unlabelled", str(u)])
     assert res.exit_code == 1
-    assert "--unlabelled/--unlabelled-from-db/--teachers go with" in res.output
+    assert "--unlabelled/--unlabelled-from-db/--soup go with" in res.output
     res = runner.invoke(cli, ["--config", str(cfg), "train", "--task", "sentiment", "--data",
                               str(f), "--unlabelled", str(tmp_path / "missing.csv")])
     assert res.exit_code == 1 and "missing.csv not found" in res.output
