@@ -73,8 +73,9 @@ def _data_options(f: Any) -> Any:
               help="Self-training: keep pseudo-labels at least this probable.")
 @click.option("--soup", "soup", type=int, default=1, show_default=True, metavar="K",
               help="Model soup: fine-tune K times from one starting point (seeds differ) and "
-                   "average the weights into one model, scored at the cost of one; the better "
-                   "of the soup and the best run by validation is saved (K >= 2 costs K runs).")
+                   "average the weights into one model, scored at the cost of one; the soup "
+                   "is saved unless it clearly trails the best run on validation (K >= 2 costs "
+                   "K runs).")
 @click.option("--epochs", type=int, default=None, help="Most epochs (early stopping may end "
               "sooner) [default: 8].")
 @click.option("--lr", type=float, default=None, help="Peak learning rate [default: 1e-4].")

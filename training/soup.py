@@ -2,11 +2,12 @@
 
 Fine-tuning runs that start from the same weights (the base plus one seeded head) and differ
 only in their data order and dropout (their seeds) end close together, so the average of their
-weights is itself a good model — and on FPB it scored like the average of their predictions,
-1.5-2 points above a typical member (README, Accuracy experiments), at the scoring cost of one
-model (Wortsman et al., "Model soups", 2022). Every member and the soup are judged on the same
-labelled validation split; the better of the soup and the best member is saved, and the card
-records every figure.
+weights is itself a good model (Wortsman et al., "Model soups", 2022), scored at the cost of
+one. On FPB three-run soups beat the mean of their runs by 0.5 and 1.7 points of held-out
+accuracy (README, Accuracy experiments); averaging the runs' predictions instead gains ~1.5
+points but costs three models at scoring time. Every member and the soup are judged on the same
+labelled validation split; the soup is saved unless it clearly trails the best member (a
+failed soup), and the card records every figure.
 """
 
 from __future__ import annotations
@@ -41,6 +42,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 MAX_MEMBERS = 10
+# The soup is kept unless it trails the best run on validation by more than this. Each run's
+# figure is the best of its epochs, so it is biased upward by that choice, and on a few
+# hundred validation rows it swings 1-3 points from epoch to epoch (FPB: README); a soup of
+# runs that did not end in one basin falls much further, toward chance.
+FAILED_SOUP_MARGIN = 0.03
 
 
 @dataclass(frozen=True)
@@ -80,7 +86,7 @@ def make_soup(base: BaseModelSpec, train: Sequence[Example], val: Sequence[Examp
               labels: Sequence[str], params: TrainParams, *, members: int, device: Any = None,
               progress: bool = True) -> Souped:
     """`members` fine-tunes (seeds params.seed, +1, ...) from one head drawn with params.seed,
-    averaged; the better of the soup and the best member by validation macro-F1 is chosen."""
+    averaged; the soup is chosen unless it failed (see FAILED_SOUP_MARGIN), else the best run."""
     check_members(members)
     device = device or pick_device()
     started = time.monotonic()
@@ -103,7 +109,7 @@ def make_soup(base: BaseModelSpec, train: Sequence[Example], val: Sequence[Examp
     soup = FitResult(model, metrics, (), 0, time.monotonic() - started, fits[0].device,
                      fits[0].batch_size)
     best = max(range(members), key=lambda k: fits[k].metrics["macro_f1"])
-    keep_soup = metrics["macro_f1"] >= fits[best].metrics["macro_f1"]
+    keep_soup = metrics["macro_f1"] >= fits[best].metrics["macro_f1"] - FAILED_SOUP_MARGIN
     summary = {
         "members": [{"seed": params.seed + k, "best_epoch": f.best_epoch,
                      "validation": headline_metrics(f.metrics), "history": list(f.history)}

@@ -1,4 +1,4 @@
-"""Model soup: weights averaged, runs from one head, the better of soup and best run saved."""
+"""Model soup: weights averaged, runs from one head, the soup saved unless it failed."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from monitor.types import SENTIMENT_LABELS
 from tests.conftest import NOW, make_config
 from training.data import load_labelled, stratified_split
 from training.evaluate import evaluate_examples
-from training.soup import average_weights, make_soup, train_soup
+from training.soup import FAILED_SOUP_MARGIN, average_weights, make_soup, train_soup
 from training.train import TrainParams
 
 FAST = TrainParams(epochs=3, lr=5e-3, batch_size=8, max_length=16, eval_fraction=0.25,
@@ -66,7 +66,7 @@ def test_the_soup_averages_runs_that_started_from_one_head(tiny_base: Path,
                               [e.label for e in val], SENTIMENT_LABELS, max_length=16)
     assert out.soup.metrics["macro_f1"] == pytest.approx(again["macro_f1"])
     best = max(f.metrics["macro_f1"] for f in out.members)
-    if out.soup.metrics["macro_f1"] >= best:
+    if out.soup.metrics["macro_f1"] >= best - FAILED_SOUP_MARGIN:
         assert out.summary["kept"] == "soup" and out.chosen.model is out.soup.model
     else:
         assert out.summary["kept"].startswith("member (seed ")
