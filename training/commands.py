@@ -84,6 +84,9 @@ def _data_options(f: Any) -> Any:
 @click.option("--seed", type=int, default=None, help="Seed for split and training [13].")
 @click.option("--eval-fraction", type=float, default=None,
               help="Share held out for validation / early stopping [default: 0.15].")
+@click.option("--threads", type=int, default=None,
+              help="CPU threads for training [default: torch's, i.e. the physical cores or "
+                   "OMP_NUM_THREADS]; lower it on a machine shared with other work.")
 @click.option("--base-model", default=None,
               help="'packaged', a local folder or a hub id [default: model.base_model].")
 @pass_app
@@ -95,6 +98,7 @@ def train(app: App, task: str, data_files: tuple[Path, ...], more_files: tuple[P
           unlabelled: tuple[Path, ...], unlabelled_from_db: bool, min_confidence: float,
           soup: int, epochs: int | None, lr: float | None, batch_size: int | None,
           max_length: int | None, seed: int | None, eval_fraction: float | None,
+          threads: int | None,
           base_model: str | None) -> None:
     """Fine-tune a new TASK model version on labelled files and/or database labels."""
     from training.data import load_labelled, task_labels
@@ -104,7 +108,7 @@ def train(app: App, task: str, data_files: tuple[Path, ...], more_files: tuple[P
     files = [*data_files, *more_files]
     given: dict[str, Any] = {"epochs": epochs, "lr": lr, "batch_size": batch_size,
                              "max_length": max_length, "seed": seed,
-                             "eval_fraction": eval_fraction}
+                             "eval_fraction": eval_fraction, "threads": threads}
     params = TrainParams(**{k: v for k, v in given.items() if v is not None})
     self_training = bool(unlabelled or unlabelled_from_db)
     if (self_training or soup != 1) and (task == "both" or aux_data):

@@ -115,14 +115,17 @@ def test_cli_train_then_evaluate(tmp_path: Path, tiny_base: Path) -> None:
     res = runner.invoke(cli, ["--config", str(cfg), "train", "--task", "sentiment", "--data",
                               str(a), str(b), "--label-map", "0=negative,1=positive,2=neutral",
                               "--epochs", "2", "--lr", "5e-3", "--batch-size", "8",
-                              "--max-length", "16", "--eval-fraction", "0.25"])
+                              "--max-length", "16", "--eval-fraction", "0.25",
+                              "--threads", "1"])
     assert res.exit_code == 0, res.output
     assert "training sentiment on 36 examples (negative=12, neutral=12, positive=12)" \
         in res.output
     assert "precision" in res.output and "confusion matrix" in res.output
     assert "is now the active sentiment model" in res.output
     version = res.output.split("saved model version ")[1].split()[0]
-    assert (tmp_path / "models" / "sentiment" / version / "card.json").is_file()
+    card = json.loads((tmp_path / "models" / "sentiment" / version / "card.json")
+                      .read_text("utf-8"))
+    assert card["hyperparameters"]["threads"] == 1 and card["max_length"] == 16
     assert half == 18
 
     res = runner.invoke(cli, ["--config", str(cfg), "evaluate", "--task", "sentiment",
@@ -149,6 +152,10 @@ def test_cli_bad_data_is_one_clear_line(tmp_path: Path, tiny_base: Path) -> None
     assert "Traceback" not in res.output
     res = CliRunner().invoke(cli, ["--config", str(cfg), "train", "--task", "sentiment"])
     assert res.exit_code == 1 and "nothing to train on" in res.output
+    ok = write_csv(tmp_path / "ok.csv", sentiment_rows(6))
+    res = CliRunner().invoke(cli, ["--config", str(cfg), "train", "--task", "sentiment",
+                                   "--data", str(ok), "--threads", "0"])
+    assert res.exit_code == 1 and "--threads must be at least 1, got 0" in res.output
 
 
 def test_cli_train_from_db_labels(tmp_path: Path, tiny_base: Path) -> None:
