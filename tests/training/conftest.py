@@ -1,4 +1,5 @@
-"""Fixtures for training tests: a tiny random BERT base model saved in a tmp folder."""
+"""Fixtures for training tests: a tiny random BERT base model saved in a tmp folder, and a
+config that trains on it."""
 
 from __future__ import annotations
 
@@ -6,6 +7,9 @@ from pathlib import Path
 
 import pytest
 from training_helpers import SPECIAL, vocab_words
+
+from monitor.config import Config
+from tests.conftest import make_config
 
 
 @pytest.fixture(scope="session")
@@ -28,3 +32,10 @@ def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
     BertModel(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+@pytest.fixture
+def config(tmp_path: Path, tiny_base: Path) -> Config:
+    """A config with the tiny base and a registry in tmp_path."""
+    return make_config(tmp_path, model={"base_model": str(tiny_base),
+                                        "registry_dir": str(tmp_path / "models")})

@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 import torch
 from click.testing import CliRunner
-from training_helpers import COMPANIES, CUES, sentiment_rows, write_bootstrap_file, write_csv
+from training_helpers import (
+    COMPANIES,
+    CUES,
+    sentiment_rows,
+    write_bootstrap_file,
+    write_cli_config,
+    write_csv,
+)
 
 from monitor.cli import cli
 from monitor.config import DEFAULT_TOPICS, Config
@@ -117,12 +124,8 @@ def test_joint_training_saves_two_versions_sharing_one_encoder(config: Config, e
 
 
 def _config_file(tmp_path: Path, tiny_base: Path) -> Path:
-    cfg = tmp_path / "config.toml"
     topics = ", ".join(f'"{t}"' for t in TOPICS)
-    cfg.write_text(f'[database]\nurl = "sqlite:///{tmp_path / "fs.db"}"\n\n[model]\n'
-                   f'base_model = "{tiny_base}"\nregistry_dir = "models"\ntopics = [{topics}]\n',
-                   encoding="utf-8")
-    return cfg
+    return write_cli_config(tmp_path, tiny_base, f"topics = [{topics}]\n")
 
 
 def test_cli_train_both_from_separate_files_with_label_maps(tmp_path: Path,

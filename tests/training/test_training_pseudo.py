@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from training_helpers import COMPANIES, CUES, sentiment_rows, write_csv
+from training_helpers import COMPANIES, CUES, sentiment_rows, write_cli_config, write_csv
 
 from monitor.cli import cli
 from monitor.config import Config
@@ -17,7 +17,7 @@ from monitor.scoring import registry
 from monitor.scoring.base_model import load_base_for_classification, resolve_base_model
 from monitor.text import model_input
 from monitor.types import SENTIMENT_LABELS
-from tests.conftest import NOW, make_config
+from tests.conftest import NOW
 from tests.scoring.helpers import add_articles, hours_ago
 from training.data import load_labelled
 from training.evaluate import predict_proba
@@ -108,12 +108,6 @@ def test_pseudo_labels_are_the_confident_predictions(tiny_base: Path, tmp_path: 
                      max_length=16)
 
 
-@pytest.fixture
-def config(tmp_path: Path, tiny_base: Path) -> Config:
-    return make_config(tmp_path, model={"base_model": str(tiny_base),
-                                        "registry_dir": str(tmp_path / "models")})
-
-
 def test_self_training_saves_the_better_of_teacher_and_student(config: Config, engine,
                                                                 tmp_path: Path) -> None:
     f = write_csv(tmp_path / "train.csv", sentiment_rows(12))
@@ -145,9 +139,7 @@ def test_self_training_saves_the_better_of_teacher_and_student(config: Config, e
 def test_cli_self_training_from_a_file_and_the_database(tmp_path: Path, tiny_base: Path) -> None:
     from monitor.store.engine import open_store
 
-    cfg = tmp_path / "config.toml"
-    cfg.write_text(f'[database]\nurl = "sqlite:///{tmp_path / "fs.db"}"\n\n[model]\n'
-                   f'base_model = "{tiny_base}"\nregistry_dir = "models"\n', encoding="utf-8")
+    cfg = write_cli_config(tmp_path, tiny_base)
     engine = open_store(f"sqlite:///{tmp_path / 'fs.db'}")
     add_articles(engine, "a", hours_ago(1, 2))
     engine.dispose()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from training_helpers import sentiment_rows, write_csv
+from training_helpers import sentiment_rows, write_cli_config, write_csv
 
 from monitor.cli import cli
 from monitor.config import Config
@@ -16,7 +16,7 @@ from monitor.scoring import registry
 from monitor.scoring.artifact import load_version
 from monitor.scoring.base_model import load_base_for_classification, resolve_base_model
 from monitor.types import SENTIMENT_LABELS
-from tests.conftest import NOW, make_config
+from tests.conftest import NOW
 from training.data import load_labelled, stratified_split
 from training.evaluate import evaluate_examples
 from training.soup import FAILED_SOUP_MARGIN, average_weights, make_soup, train_soup
@@ -75,12 +75,6 @@ def test_the_soup_averages_runs_that_started_from_one_head(tiny_base: Path,
         make_soup(base, train, val, SENTIMENT_LABELS, FAST, members=1, progress=False)
 
 
-@pytest.fixture
-def config(tmp_path: Path, tiny_base: Path) -> Config:
-    return make_config(tmp_path, model={"base_model": str(tiny_base),
-                                        "registry_dir": str(tmp_path / "models")})
-
-
 def test_a_soup_version_is_saved_loadable_with_its_card(config: Config, engine,
                                                         tmp_path: Path) -> None:
     data, _, val = _split(tmp_path)
@@ -100,9 +94,7 @@ def test_a_soup_version_is_saved_loadable_with_its_card(config: Config, engine,
 
 
 def test_cli_soup(tmp_path: Path, tiny_base: Path) -> None:
-    cfg = tmp_path / "config.toml"
-    cfg.write_text(f'[database]\nurl = "sqlite:///{tmp_path / "fs.db"}"\n\n[model]\n'
-                   f'base_model = "{tiny_base}"\nregistry_dir = "models"\n', encoding="utf-8")
+    cfg = write_cli_config(tmp_path, tiny_base)
     f = write_csv(tmp_path / "train.csv", sentiment_rows(12))
     runner = CliRunner()
     res = runner.invoke(cli, ["--config", str(cfg), "train", "--task", "sentiment", "--data",

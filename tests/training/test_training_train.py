@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from training_helpers import sentiment_rows, write_bootstrap_file, write_csv
+from training_helpers import sentiment_rows, write_bootstrap_file, write_cli_config, write_csv
 
 from monitor.cli import cli
 from monitor.config import DEFAULT_TOPICS, Config
@@ -17,19 +17,13 @@ from monitor.scoring import registry
 from monitor.scoring.artifact import load_version
 from monitor.scoring.base_model import sha256_file
 from monitor.types import SENTIMENT_LABELS
-from tests.conftest import NOW, make_config
+from tests.conftest import NOW
 from training.data import load_labelled
 from training.evaluate import evaluate_examples
 from training.train import TrainParams, train_version
 
 FAST = TrainParams(epochs=3, lr=5e-3, batch_size=8, max_length=16, eval_fraction=0.25,
                    patience=3, min_per_class=4)
-
-
-@pytest.fixture
-def config(tmp_path: Path, tiny_base: Path) -> Config:
-    return make_config(tmp_path, model={"base_model": str(tiny_base),
-                                        "registry_dir": str(tmp_path / "models")})
 
 
 def _data(tmp_path: Path, name: str = "train.csv"):  # type: ignore[no-untyped-def]
@@ -97,15 +91,8 @@ def test_too_few_examples_and_bad_params_are_refused(config: Config, engine,
                       progress=False)
 
 
-def _write_config(tmp_path: Path, tiny_base: Path) -> Path:
-    cfg = tmp_path / "config.toml"
-    cfg.write_text(f'[database]\nurl = "sqlite:///{tmp_path / "fs.db"}"\n\n[model]\n'
-                   f'base_model = "{tiny_base}"\nregistry_dir = "models"\n', encoding="utf-8")
-    return cfg
-
-
 def test_cli_train_then_evaluate(tmp_path: Path, tiny_base: Path) -> None:
-    cfg = _write_config(tmp_path, tiny_base)
+    cfg = write_cli_config(tmp_path, tiny_base)
     rows = [(t, {"positive": "1", "negative": "0", "neutral": "2"}[lab])
             for t, lab in sentiment_rows(12)]
     half = len(rows) // 2
@@ -143,7 +130,7 @@ def test_cli_train_then_evaluate(tmp_path: Path, tiny_base: Path) -> None:
 
 
 def test_cli_bad_data_is_one_clear_line(tmp_path: Path, tiny_base: Path) -> None:
-    cfg = _write_config(tmp_path, tiny_base)
+    cfg = write_cli_config(tmp_path, tiny_base)
     bad = write_csv(tmp_path / "bad.csv", [("up", "positive"), ("down", "bearish")])
     res = CliRunner().invoke(cli, ["--config", str(cfg), "train", "--task", "sentiment",
                                    "--data", str(bad)])
@@ -162,7 +149,7 @@ def test_cli_train_from_db_labels(tmp_path: Path, tiny_base: Path) -> None:
     from monitor.store.engine import open_store
     from monitor.store.labels import save_label
 
-    cfg = _write_config(tmp_path, tiny_base)
+    cfg = write_cli_config(tmp_path, tiny_base)
     engine = open_store(f"sqlite:///{tmp_path / 'fs.db'}")
     with engine.begin() as conn:
         for text, label in sentiment_rows(6):
@@ -181,7 +168,7 @@ def test_cli_train_from_db_labels(tmp_path: Path, tiny_base: Path) -> None:
 def test_cli_bootstrap_trains_missing_tasks_then_skips(tmp_path: Path, tiny_base: Path) -> None:
     # A small file in the bootstrap format (model.bootstrap_data) keeps this test fast; the
     # shipped file is checked in test_training_bootstrap.py.
-    cfg = _write_config(tmp_path, tiny_base)
+    cfg = write_cli_config(tmp_path, tiny_base)
     write_bootstrap_file(tmp_path, cfg, DEFAULT_TOPICS)
     runner = CliRunner()
     res = runner.invoke(cli, ["--config", str(cfg), "bootstrap", "--epochs", "1"])

@@ -62,3 +62,11 @@ def vocab_words() -> list[str]:
     return sorted(words)
 
 
+def write_cli_config(tmp_path: Path, base: Path, model_lines: str = "") -> Path:
+    """A config.toml for CLI tests: a SQLite file and a registry in tmp_path, `base` as the
+    base model; model_lines are added to the [model] section."""
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(f'[database]\nurl = "sqlite:///{tmp_path / "fs.db"}"\n\n[model]\n'
+                   f'base_model = "{base}"\nregistry_dir = "models"\n{model_lines}',
+                   encoding="utf-8")
+    return cfg
