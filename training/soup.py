@@ -61,6 +61,7 @@ class Souped:
 
 
 def check_members(members: int) -> None:
+    """Refuse a soup of fewer than 2 or more than MAX_MEMBERS runs, naming the option."""
     if not 2 <= members <= MAX_MEMBERS:
         raise DataError(f"--soup must be between 2 and {MAX_MEMBERS} fine-tunes to average, "
                         f"got {members}")
@@ -74,9 +75,8 @@ def average_weights(states: Sequence[dict[str, Any]]) -> dict[str, Any]:
         raise ValueError("cannot average models with different parameters")
     out = {}
     for name, tensor in first.items():
-        if tensor.is_floating_point():
-            out[name] = sum(s[name].double() for s in states[1:]) + first[name].double()
-            out[name] = (out[name] / len(states)).to(tensor.dtype)
+        if tensor.is_floating_point():  # summed in float64, stored in the model's dtype
+            out[name] = (sum(s[name].double() for s in states) / len(states)).to(tensor.dtype)
         else:
             out[name] = tensor.clone()
     return out
