@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 from monitor.config import DEFAULT_TOPICS  # noqa: E402
 from monitor.scoring.base_model import load_base_for_classification, resolve_base_model  # noqa: E402
 from monitor.types import SENTIMENT_LABELS  # noqa: E402
+from training.adapt import AdaptParams  # noqa: E402
 from training.data import Example, load_labelled, stratified_split  # noqa: E402
 from training.evaluate import (  # noqa: E402
     evaluate_examples,
@@ -67,8 +68,12 @@ DATASETS = {
 }
 
 
-def baseline(train: list[Example], test: list[Example], labels: tuple[str, ...]) -> dict:
-    """TF-IDF (word 1-2 grams) + class-balanced logistic regression on the same split."""
+def baseline(train: list[Example], test: list[Example], labels: tuple[str, ...], *,
+             skip: bool = False) -> dict | None:
+    """TF-IDF (word 1-2 grams) + class-balanced logistic regression on the same split; None
+    with skip (--no-baseline: the topic baseline alone takes ~30 s of CPU)."""
+    if skip:
+        return None
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
@@ -110,8 +115,37 @@ def _pseudo_texts(pseudo: tuple[Dataset, ...], exclude: list[Example]) -> list[s
         skip_invalid=True).examples), (e.text for e in exclude))
 
 
+def adapted_base(base_model: str, params: AdaptParams, *, quick: bool,
+                 out: str | None) -> str:
+    """Domain-adapt the base on the texts of every dataset found (labels unused) except any
+    dataset's held-out rows, so no test text is seen; returns the adapted folder."""
+    import tempfile
+    from datetime import UTC, datetime
+
+    from training.adapt import adapt
+    from training.pseudo import candidate_texts
+
+    texts, held = [], set()
+    for ds in DATASETS.values():
+        if ds.path.is_file():
+            rest, test = _split(ds)
+            texts += [e.text for e in rest]
+            held |= {e.text for e in test}
+    texts = candidate_texts(texts, held)
+    random.Random(params.seed).shuffle(texts)
+    if quick:
+        texts = texts[:400]
+    folder = Path(out) if out else Path(tempfile.mkdtemp(prefix="finsentinel-adapted-")) / "base"
+    print(f"\n=== domain adaptation: masked-LM on {len(texts)} texts, {params.epochs} epochs, "
+          f"lr {params.lr} ===", flush=True)
+    done = adapt(resolve_base_model(base_model), texts, folder, params, now=datetime.now(UTC))
+    print(f"adapted in {done.seconds:.0f} s on {done.device}: masked-LM loss per epoch "
+          + " ".join(f"{x:.3f}" for x in done.losses) + f"; saved to {folder}", flush=True)
+    return str(folder)
+
+
 def run_soup(ds: Dataset, params: TrainParams, *, quick: bool, max_train: int | None,
-             base_model: str, members: int) -> list[dict]:
+             base_model: str, members: int, no_baseline: bool = False) -> list[dict]:
     """Model soup (training.soup, `train --soup K`): each run, the average of their
     predictions (K times the scoring cost) and the soup are tested on the held-out rows."""
     import numpy as np
@@ -140,12 +174,14 @@ def run_soup(ds: Dataset, params: TrainParams, *, quick: bool, max_train: int | 
     return [{"name": f"{ds.name} soup of {members}", "target": ds.target,
              "n_train": len(train), "n_val": len(val), "n_test": len(test),
              "seconds": seconds, "best_epoch": max(f.best_epoch for f in out.members),
-             "metrics": metrics, "baseline": baseline(train + val, test, ds.labels)}]
+             "metrics": metrics,
+             "baseline": baseline(train + val, test, ds.labels, skip=no_baseline)}]
 
 
 def run_dataset(ds: Dataset, params: TrainParams, *, quick: bool, max_train: int | None,
                 base_model: str, augment: tuple[Dataset, ...] = (),
-                pseudo: tuple[Dataset, ...] = (), min_confidence: float = 0.9) -> list[dict]:
+                pseudo: tuple[Dataset, ...] = (), min_confidence: float = 0.9,
+                no_baseline: bool = False) -> list[dict]:
     train, val, test = _train_val_test(ds, params, quick=quick, max_train=max_train)
     # Extra in-domain training rows from other datasets of the same task (their own
     # held-out parts stay out); validation and test stay on this dataset only.
@@ -159,7 +195,7 @@ def run_dataset(ds: Dataset, params: TrainParams, *, quick: bool, max_train: int
     result = fit(model, tokenizer, train, val, ds.labels, params, progress=True)
     seconds = time.monotonic() - started
     metrics = test_metrics(result.model, tokenizer, test, ds, params.max_length)
-    base_metrics = baseline(train + val, test, ds.labels)
+    base_metrics = baseline(train + val, test, ds.labels, skip=no_baseline)
     out = [{"name": ds.name, "target": ds.target, "n_train": len(train), "n_val": len(val),
             "n_test": len(test), "seconds": seconds, "best_epoch": result.best_epoch,
             "metrics": metrics, "baseline": base_metrics}]
@@ -240,7 +276,8 @@ def agreement_breakdown(test: list[Example], pred: list[str], ds: Dataset) -> st
 
 
 def run_joint(names: list[str], params: TrainParams, *, quick: bool, max_train: int | None,
-              base_model: str, auxiliary: bool = False) -> list[dict]:
+              base_model: str, auxiliary: bool = False,
+              no_baseline: bool = False) -> list[dict]:
     """Train one shared encoder on the named datasets together, a head per dataset (two
     sentiment datasets get a head each); test each on its own held-out part, exactly as
     run_dataset does for a single dataset. With auxiliary, only the first dataset counts:
@@ -277,7 +314,7 @@ def run_joint(names: list[str], params: TrainParams, *, quick: bool, max_train: 
         out.append({"name": ds.name + suffix, "target": ds.target, "n_train": len(train),
                     "n_val": len(val), "n_test": len(test), "seconds": seconds,
                     "best_epoch": result.best_epoch, "metrics": metrics,
-                    "baseline": baseline(train + val, test, ds.labels)})
+                    "baseline": baseline(train + val, test, ds.labels, skip=no_baseline)})
     return out
 
 
@@ -315,6 +352,15 @@ def main(argv: list[str] | None = None) -> int:
                     help="with --pseudo: keep pseudo-labels at least this probable")
     ap.add_argument("--soup", type=int, default=1, metavar="K",
                     help="model soup: K runs from one starting point, weights averaged")
+    ap.add_argument("--adapt-epochs", type=int, default=0, metavar="N",
+                    help="first domain-adapt the base (masked-LM, training.adapt) for N epochs "
+                         "on every dataset's texts except all held-out rows, labels unused")
+    ap.add_argument("--adapt-lr", type=float, default=AdaptParams.lr)
+    ap.add_argument("--adapt-out", default=None,
+                    help="save the adapted base here (a new folder; default a temp folder): "
+                         "later runs can name it with --base-model")
+    ap.add_argument("--no-baseline", action="store_true",
+                    help="skip the TF-IDF baseline (its topic fit alone takes ~30 s of CPU)")
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--threads", type=int, default=None,
                     help="torch CPU threads (1 avoids oversubscription on a busy machine)")
@@ -338,7 +384,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         overrides.setdefault("epochs", 1)
     params = replace(params, **overrides)
-    names = [n.strip() for n in args.datasets.split(",") if n.strip()]
+    names = [n.strip() for n in args.datasets.split(",") if n.strip() and n != "none"]
     unknown = [n for n in names if n not in DATASETS]
     if unknown:
         ap.error(f"unknown dataset(s) {unknown}; choose from {', '.join(DATASETS)}")
@@ -347,6 +393,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"shared data not found: {', '.join(missing)}", file=sys.stderr)
         return 2
     print(f"recipe: {params}")
+    if args.adapt_epochs:
+        args.base_model = adapted_base(args.base_model, replace(
+            AdaptParams(), epochs=args.adapt_epochs, lr=args.adapt_lr, seed=args.seed),
+            quick=args.quick, out=args.adapt_out)
     results = []
     joint = [n.strip() for n in args.joint.split(",") if n.strip()]
     if joint:
@@ -355,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
             ap.error(f"--joint needs two or more different datasets, got {joint}")
         print(f"\n=== joint: {' + '.join(DATASETS[n].name for n in joint)} ===", flush=True)
         for r in run_joint(joint, params, quick=args.quick, max_train=args.max_train,
-                           base_model=args.base_model):
+                           base_model=args.base_model, no_baseline=args.no_baseline):
             print(f"\n{r['name']}:\n" + format_metrics(r["metrics"]))
             results.append(r)
         names = [n for n in names if n not in joint]
@@ -367,7 +417,7 @@ def main(argv: list[str] | None = None) -> int:
         if aux and aux != name:
             results += run_joint([name, aux], params, quick=args.quick,
                                  max_train=args.max_train, base_model=args.base_model,
-                                 auxiliary=True)
+                                 auxiliary=True, no_baseline=args.no_baseline)
             print(format_metrics(results[-1]["metrics"]))
             continue
         augment = tuple(DATASETS[a] for a in args.augment.split(",") if a.strip() and a != name
@@ -376,12 +426,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.soup > 1:
             results += run_soup(DATASETS[name], params, quick=args.quick,
                                 max_train=args.max_train, base_model=args.base_model,
-                                members=args.soup)
+                                members=args.soup, no_baseline=args.no_baseline)
             print(format_metrics(results[-1]["metrics"]))
             continue
         runs = run_dataset(DATASETS[name], params, quick=args.quick, max_train=args.max_train,
                            base_model=args.base_model, augment=augment, pseudo=pseudo,
-                           min_confidence=args.min_confidence)
+                           min_confidence=args.min_confidence, no_baseline=args.no_baseline)
         r = runs[0]
         if augment:
             r["name"] += " +" + "+".join(a.name.split()[0] for a in augment)
@@ -395,9 +445,10 @@ def summary(results: list[dict]) -> str:
     head = (f"{'dataset':<26}{'train/val/test':>18}{'acc':>8}{'macro-F1':>10}"
             f"{'baseline acc':>14}{'baseline F1':>13}{'F1 ratio':>10}{'train s':>9}  target")
     lines = [head, "-" * len(head)]
+    nan = float("nan")
     for r in results:
-        m, b = r["metrics"], r["baseline"]
-        ratio = m["macro_f1"] / b["macro_f1"] if b["macro_f1"] else float("nan")
+        m, b = r["metrics"], r["baseline"] or {"accuracy": nan, "macro_f1": nan}
+        ratio = m["macro_f1"] / b["macro_f1"] if b["macro_f1"] else nan
         lines.append(f"{r['name']:<26}{r['n_train']:>7}/{r['n_val']}/{r['n_test']:<6}"
                      f"{m['accuracy']:>8.4f}{m['macro_f1']:>10.4f}{b['accuracy']:>14.4f}"
                      f"{b['macro_f1']:>13.4f}{ratio:>10.3f}{r['seconds']:>9.0f}  {r['target']}")

@@ -116,11 +116,11 @@ def fit_head(model: Any, tokenizer: Any, rows: list[tuple[str, str]], labels: Se
 
 
 def build_versions(registry: Path, fit: dict[str, list[tuple[str, str]]],
-                   max_length: int) -> tuple[list[Path], str]:
+                   max_length: int, base_model: str = "packaged") -> tuple[list[Path], str]:
     from monitor.scoring.artifact import save_version
     from monitor.scoring.base_model import load_base_for_classification, resolve_base_model
 
-    base = resolve_base_model("packaged")  # verifies the packaged weights' sha256
+    base = resolve_base_model(base_model)  # "packaged": verifies the weights' sha256
     folders, notes = [], []
     for task, labels in (("sentiment", SENTIMENT_LABELS), ("topic", DEFAULT_TOPICS)):
         model, tokenizer = load_base_for_classification(base, tuple(labels))
@@ -130,7 +130,8 @@ def build_versions(registry: Path, fit: dict[str, list[tuple[str, str]]],
         notes.append(f"{task}: {note}")
         card = {"task": task, "base_model": {"name": base.name, "sha256": base.sha256}}
         folders.append(save_version(model, tokenizer, card, registry / task / f"bench-{task}"))
-    return folders, f"base {base.name} sha256 {base.sha256} verified; " + "; ".join(notes)
+    checked = " verified" if base.source == "packaged" else ""
+    return folders, f"base {base.name} sha256 {base.sha256}{checked}; " + "; ".join(notes)
 
 
 def active_versions(config_path: str) -> tuple[list[Path], str]:
@@ -217,9 +218,11 @@ def _both(views: dict[str, Any], texts: list[str]) -> tuple[Any, ...]:
 
 def shared_runner(models: Sequence[Any], texts: list[str], batch_size: int, max_length: int,
                   device: str, threads: int) -> tuple[Runner | None, str]:
-    """One pass for both tasks (int8 ONNX, two heads), or None and why it was left out."""
+    """One pass for both tasks (int8 ONNX on CPU, torch autocast on a GPU; two heads), or
+    None and why it was left out."""
+    from monitor.config import config_from_dict
     from monitor.scoring.encoder_match import why_not_shared
-    from monitor.scoring.shared import onnx_shared_pair
+    from monitor.scoring.shared import make_shared_pair, onnx_shared_pair
 
     by_task = {m.task: m for m in models}
     if set(by_task) != {"sentiment", "topic"}:
@@ -228,12 +231,14 @@ def shared_runner(models: Sequence[Any], texts: list[str], batch_size: int, max_
     reason = why_not_shared(*pair_models)
     if reason is not None:
         return None, f"shared: not measured, these versions do not share an encoder ({reason})"
-    if device != "cpu":
-        return None, f"shared: the int8 ONNX graph is for CPU, this device is {device}"
-    pair = onnx_shared_pair(pair_models, batch_size=batch_size, max_length=max_length,
-                            threads=threads)
+    if device == "cpu":
+        pair = onnx_shared_pair(pair_models, batch_size=batch_size, max_length=max_length,
+                                threads=threads)
+    else:  # what the monitor builds on this device
+        pair = make_shared_pair(pair_models, config_from_dict({"model": {
+            "device": device, "batch_size": batch_size, "max_length": max_length}}))
     if pair is None:
-        return None, "shared: the int8 ONNX graph could not be built (see the log)"
+        return None, "shared: the shared pass could not be built (see the log)"
     views = pair.views()
     return (len(texts), partial(_both, views, texts),
             partial(_both, views, texts[:batch_size])), ""
@@ -244,6 +249,9 @@ Runner = tuple[int, Callable[[], Any], Callable[[], Any]]
 METHODS = {"naive": "naive pipeline, 1 at a time", "fp32": "ours torch fp32 sorted",
            "int8": "ours onnx int8 sorted",
            "shared": "ours onnx int8 shared (one pass, both heads)"}
+# On a GPU the monitor's torch path runs under bf16 autocast, and the shared pass is torch.
+GPU_TITLES = {"fp32": "ours torch bf16 autocast sorted",
+              "shared": "ours torch bf16 shared (one pass, both heads)"}
 
 
 def time_interleaved(runners: dict[tuple[str, str], Runner],
@@ -300,6 +308,10 @@ def main() -> None:
     ap.add_argument("--models-dir", default=None,
                     help="use the version folders DIR/<task>/<version> found there (e.g. a "
                          "copy of trained versions; the int8 copy is cached inside them)")
+    ap.add_argument("--base-model", default="packaged",
+                    help="base for the built versions: packaged (sha256-verified) or a folder")
+    ap.add_argument("--no-peak", action="store_true",
+                    help="skip the per-method peak-memory child processes")
     ap.add_argument("--peak-only", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     logging.basicConfig(level=logging.ERROR)
@@ -334,12 +346,16 @@ def main() -> None:
             folders = sorted(p for p in models_dir.glob("*/*") if p.is_dir())
             note = "versions " + ", ".join(p.name for p in folders)
         else:
-            folders, note = build_versions(models_dir, fit, args.max_length)
+            folders, note = build_versions(models_dir, fit, args.max_length, args.base_model)
         print(f"models: {note}", flush=True)
         runners, notes = make_runners(folders, texts, args.naive_n, args.batch_size,
                                       args.max_length, list(METHODS), args.threads)
         rates, outputs = time_interleaved(runners, args.rounds)
-        report(rates)
+        gpu = resolve_device("auto") != "cpu"
+        report(rates, {**METHODS, **GPU_TITLES} if gpu else METHODS)
+        if gpu and torch.cuda.is_available():
+            print(f"peak GPU memory allocated by torch: "
+                  f"{torch.cuda.max_memory_allocated() / 2**20:.0f} MB", flush=True)
         for note in notes:
             print(note, flush=True)
         for i, task in enumerate(("sentiment", "topic")):
@@ -347,10 +363,10 @@ def main() -> None:
                 print(f"{task}: int8 vs fp32: "
                       + agreement(outputs[f"{task}/fp32"], outputs[f"{task}/int8"]), flush=True)
             if "both/shared" in outputs:
-                print(f"{task}: shared int8 vs fp32: "
+                print(f"{task}: shared {'bf16 vs separate bf16' if gpu else 'int8 vs fp32'}: "
                       + agreement(outputs[f"{task}/fp32"], outputs["both/shared"][i]),
                       flush=True)
-        if not args.config:
+        if not args.config and not args.no_peak:
             del runners, outputs
             print("\npeak RSS of a fresh process loading both tasks and scoring with one "
                   "method:", flush=True)
@@ -359,12 +375,12 @@ def main() -> None:
                 print(f"  {title:<46}{'-' if peak is None else f'{peak:.0f} MB'}", flush=True)
 
 
-def report(rates: dict[tuple[str, str], float]) -> None:
+def report(rates: dict[tuple[str, str], float], titles: dict[str, str]) -> None:
     tasks = sorted({t for t, _ in rates if t != "both"})
     print(f"\n{'method':<46}" + "".join(f"{t + ' /s':>14}" for t in tasks)
           + f"{'both /s':>10}{'vs naive':>10}")
     naive_both = 1 / sum(1 / rates[t, "naive"] for t in tasks)
-    for method, title in METHODS.items():
+    for method, title in titles.items():
         if ("both", method) in rates:  # timed over both tasks together
             both = rates["both", method]
             print(f"{title:<46}" + "".join(f"{'-':>14}" for _ in tasks)

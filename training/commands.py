@@ -1,4 +1,4 @@
-"""CLI commands for model training: `finsentinel train`, `evaluate` and `bootstrap`.
+"""CLI commands for model training: `finsentinel train`, `evaluate`, `bootstrap` and `adapt`.
 
 They live in the training package because imports point training -> monitor: monitor/cli.py
 loads them through the "finsentinel.commands" entry points (pyproject.toml). torch and the
@@ -312,3 +312,49 @@ def bootstrap(app: App, tasks: tuple[str, ...], force: bool, epochs: int | None,
         click.echo(f"{task}: trained {result.version} in {result.seconds or 0:.0f} s "
                    f"(bootstrap validation accuracy {m.get('accuracy', 0):.3f}, "
                    f"macro-F1 {m.get('macro_f1', 0):.3f})")
+
+
+@click.command()
+@click.option("--data", "data_files", multiple=True, metavar="FILE",
+              type=click.Path(path_type=Path),
+              help="In-domain texts: CSV / TSV / JSONL (text column detected or --text-column) "
+                   "or FPB .txt; labels, if any, are not used. Repeatable.")
+@click.option("--text-column", default=None, help="Column holding the text.")
+@click.option("--from-db", is_flag=True,
+              help="Also the newest stored articles (headline and summary).")
+@click.option("--out", required=True, type=click.Path(path_type=Path),
+              help="New folder for the adapted base model.")
+@click.option("--epochs", type=int, default=3, show_default=True)
+@click.option("--lr", type=float, default=5e-5, show_default=True)
+@click.option("--batch-size", type=int, default=None, help="[default: 32 on CPU, 128 on GPU]")
+@click.option("--max-length", type=int, default=64, show_default=True)
+@click.option("--seed", type=int, default=13, show_default=True)
+@click.option("--base-model", default=None,
+              help="'packaged', a local folder or a hub id [default: model.base_model].")
+@pass_app
+def adapt(app: App, data_files: tuple[Path, ...], text_column: str | None, from_db: bool,
+          out: Path, epochs: int, lr: float, batch_size: int | None, max_length: int,
+          seed: int, base_model: str | None) -> None:
+    """Domain-adapt the base model: masked-LM training on unlabelled in-domain texts, saved
+    as a new base folder for `train --base-model` (or model.base_model)."""
+    from monitor.scoring.base_model import resolve_base_model
+    from training.adapt import AdaptParams
+    from training.adapt import adapt as run_adapt
+    from training.pseudo import candidate_texts, load_unlabelled
+    from training.train import pick_device
+
+    if not data_files and not from_db:
+        raise DataError("adapt needs texts: give --data FILE (repeatable) and/or --from-db")
+    found = load_unlabelled(data_files, text_column=text_column,
+                            engine=app.engine if from_db else None)
+    texts = candidate_texts(found.texts, ())
+    base = resolve_base_model(base_model or app.config.model.base_model, app.config)
+    params = AdaptParams(epochs=epochs, lr=lr, batch_size=batch_size, max_length=max_length,
+                         seed=seed)
+    click.echo(f"adapting {base.name} on {len(texts)} texts for {epochs} epoch(s)")
+    done = run_adapt(base, texts, out, params, now=app.now(),
+                     device=pick_device(app.config.model.device))
+    click.echo(f"adapted on {done.texts} texts in {done.seconds:.0f} s ({done.device}); "
+               "masked-LM loss per epoch " + " ".join(f"{x:.3f}" for x in done.losses))
+    click.echo(f"saved to {out}; train from it with --base-model {out} (or set "
+               "model.base_model)")

@@ -82,7 +82,7 @@ def make_loop(model: Any, tokenizer: Any, texts: Sequence[str], heads: Sequence[
     lengths = [len(ids) for ids in enc["input_ids"]]
     model.to(device).train()
     _freeze(model, params)
-    optimizer = torch.optim.AdamW(_param_groups(model, params.weight_decay), lr=params.lr)
+    optimizer = torch.optim.AdamW(param_groups(model, params.weight_decay), lr=params.lr)
     # Pools may end in a short batch, so count the batches rather than divide.
     total = len(length_grouped_batches(lengths, batch_size, torch.Generator())) * params.epochs
     scheduler = get_scheduler(params.schedule, optimizer,
@@ -92,7 +92,7 @@ def make_loop(model: Any, tokenizer: Any, texts: Sequence[str], heads: Sequence[
         weight=_class_weights(t, len(h.labels)).to(device) if params.class_weights else None,
         ignore_index=IGNORE, label_smoothing=params.label_smoothing)
         for h, t in zip(heads, targets, strict=True)]
-    autocast, scaler = _precision(device)
+    autocast, scaler = precision(device)
     return Loop(model, tokenizer, enc, tuple(heads), [list(t) for t in targets], device,
                 optimizer, scheduler, loss_fns, autocast, scaler), lengths
 
@@ -175,7 +175,7 @@ def length_grouped_batches(lengths: Sequence[int], batch_size: int,
     return [batches[i] for i in shuffle]
 
 
-def _param_groups(model: Any, weight_decay: float) -> list[dict[str, Any]]:
+def param_groups(model: Any, weight_decay: float) -> list[dict[str, Any]]:
     # No decay on biases and LayerNorm weights, as in the reference BERT recipe.
     decay: list[Any] = []
     no_decay: list[Any] = []
@@ -187,7 +187,7 @@ def _param_groups(model: Any, weight_decay: float) -> list[dict[str, Any]]:
             {"params": no_decay, "weight_decay": 0.0}]
 
 
-def _precision(device: Any) -> tuple[Any, Any]:
+def precision(device: Any) -> tuple[Any, Any]:
     """(autocast context, grad scaler): bf16 or fp16 on CUDA, full precision elsewhere."""
     import contextlib
 

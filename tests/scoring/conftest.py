@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -10,7 +10,7 @@ import pytest
 from monitor.config import Config
 from monitor.scoring.artifact import save_version
 from tests.conftest import NOW, make_config
-from tests.scoring.helpers import LABELS, MakeVersion, tiny_model
+from tests.scoring.helpers import LABELS, VOCAB, MakeVersion, tiny_model
 
 
 @pytest.fixture
@@ -37,5 +37,48 @@ def make_version(registry_dir: Path, tmp_path: Path) -> MakeVersion:
         card = {"task": task, "base_model": {"name": "tiny-random-bert"},
                 "metrics": {"accuracy": 0.5}, "created_at": NOW.isoformat()}
         return save_version(model, tokenizer, card, registry_dir / task / version)
+
+    return make
+
+
+# Jointly trained pair: (registry_dir, version id) -> folder
+MakePair = Callable[..., tuple[Path, Path]]
+
+
+def _vocab_dir(tmp_path: Path, swapped: bool) -> Path:
+    """The helpers' vocabulary, or one of the same size with two words swapped."""
+    folder = tmp_path / ("vocab-swapped" if swapped else "vocab")
+    if swapped:
+        folder.mkdir(parents=True, exist_ok=True)
+        words = list(VOCAB)
+        words[10], words[11] = words[11], words[10]
+        (folder / "vocab.txt").write_text("\n".join(words) + "\n", encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def make_pair(registry_dir: Path, tmp_path: Path) -> MakePair:
+    """Save a sentiment and a topic version over ONE encoder (as joint training does)."""
+
+    def make(sentiment: str = "s1", topic: str = "t1", seed: int = 0,
+             tweak: str | None = None, other_vocab: bool = False) -> tuple[Path, Path]:
+        import torch
+
+        sent, tok = tiny_model(LABELS["sentiment"], seed, _vocab_dir(tmp_path, False))
+        top, top_tok = tiny_model(LABELS["topic"], seed + 100,
+                                  _vocab_dir(tmp_path, other_vocab))
+        encoder = {k: v for k, v in sent.state_dict().items()
+                   if not k.startswith("classifier.")}
+        missing, _ = top.load_state_dict(encoder, strict=False)
+        assert set(missing) <= {"classifier.weight", "classifier.bias"}
+        if tweak is not None:  # one encoder tensor differs by one ulp-sized step
+            with torch.no_grad():
+                top.state_dict()[tweak].view(-1)[0] += 1e-6
+        card = {"base_model": {"name": "tiny-random-bert"}, "created_at": NOW.isoformat()}
+        s = save_version(sent, tok, {**card, "task": "sentiment"},
+                         registry_dir / "sentiment" / sentiment)
+        t = save_version(top, top_tok if other_vocab else tok, {**card, "task": "topic"},
+                         registry_dir / "topic" / topic)
+        return s, t
 
     return make

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from sqlalchemy.engine import Engine
 
 from monitor.config import Config
 from monitor.scoring import registry
-from monitor.scoring.artifact import LoadedModel, load_version, save_version
+from monitor.scoring.artifact import LoadedModel, load_version
 from monitor.scoring.classifier import TorchClassifier, make_classifier
 from monitor.scoring.encoder_match import shares_encoder, why_not_shared
 from monitor.scoring.job import ModelCache, score_pending
@@ -29,50 +28,10 @@ from monitor.scoring.shared import (
 from monitor.store.schema import articles, scores
 from monitor.text import model_input
 from tests.conftest import NOW, make_config
-from tests.scoring.helpers import HEADLINES, LABELS, VOCAB, add_articles, hours_ago, tiny_model
+from tests.scoring.conftest import MakePair
+from tests.scoring.helpers import HEADLINES, VOCAB, MakeVersion, add_articles, hours_ago
 
 TEXTS = [*HEADLINES, "", "gold", HEADLINES[4] * 3]
-# Jointly trained pair: (registry_dir, version id) -> folder
-MakePair = Callable[..., tuple[Path, Path]]
-
-
-def _vocab_dir(tmp_path: Path, swapped: bool) -> Path:
-    """The helpers' vocabulary, or one of the same size with two words swapped."""
-    folder = tmp_path / ("vocab-swapped" if swapped else "vocab")
-    if swapped:
-        folder.mkdir(parents=True, exist_ok=True)
-        words = list(VOCAB)
-        words[10], words[11] = words[11], words[10]
-        (folder / "vocab.txt").write_text("\n".join(words) + "\n", encoding="utf-8")
-    return folder
-
-
-@pytest.fixture
-def make_pair(registry_dir: Path, tmp_path: Path) -> MakePair:
-    """Save a sentiment and a topic version over ONE encoder (as joint training does)."""
-
-    def make(sentiment: str = "s1", topic: str = "t1", seed: int = 0,
-             tweak: str | None = None, other_vocab: bool = False) -> tuple[Path, Path]:
-        import torch
-
-        sent, tok = tiny_model(LABELS["sentiment"], seed, _vocab_dir(tmp_path, False))
-        top, top_tok = tiny_model(LABELS["topic"], seed + 100,
-                                  _vocab_dir(tmp_path, other_vocab))
-        encoder = {k: v for k, v in sent.state_dict().items()
-                   if not k.startswith("classifier.")}
-        missing, _ = top.load_state_dict(encoder, strict=False)
-        assert set(missing) <= {"classifier.weight", "classifier.bias"}
-        if tweak is not None:  # one encoder tensor differs by one ulp-sized step
-            with torch.no_grad():
-                top.state_dict()[tweak].view(-1)[0] += 1e-6
-        card = {"base_model": {"name": "tiny-random-bert"}, "created_at": NOW.isoformat()}
-        s = save_version(sent, tok, {**card, "task": "sentiment"},
-                         registry_dir / "sentiment" / sentiment)
-        t = save_version(top, top_tok if other_vocab else tok, {**card, "task": "topic"},
-                         registry_dir / "topic" / topic)
-        return s, t
-
-    return make
 
 
 def _cfg(tmp_path: Path, registry_dir: Path, **model: object) -> Config:
@@ -264,7 +223,7 @@ def test_share_encoder_off_scores_separately(engine: Engine, tmp_path: Path,
 
 def test_activating_a_non_sharing_version_falls_back_and_still_scores(
         engine: Engine, config: Config, make_pair: MakePair,
-        make_version: Callable[..., Path]) -> None:
+        make_version: MakeVersion) -> None:
     s, t = make_pair()
     registry.register_version(engine, config, s, now=NOW)
     registry.register_version(engine, config, t, now=NOW)

@@ -1,0 +1,147 @@
+"""Domain adaptation: continue a base encoder's masked-language-model training on unlabelled
+in-domain text (headlines, news sentences) and save the result as a new base-model folder.
+
+The packaged MiniLM was trained for general sentence similarity; a few epochs of masked-LM
+on financial text move its token representations toward the domain before any labels are
+seen (domain-adaptive pre-training, Gururangan et al. 2020). The saved folder is an ordinary
+base model: set model.base_model (or `train --base-model`) to it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from monitor import __version__
+from monitor.errors import DataError
+from monitor.scoring.base_model import BaseModelSpec, sha256_file
+from training.loop import length_grouped_batches, param_groups, precision
+
+log = logging.getLogger(__name__)
+
+CARD = "adaptation.json"
+MIN_TEXTS = 100  # fewer texts teach the encoder nothing and only disturb it
+
+
+@dataclass(frozen=True)
+class AdaptParams:
+    """Masked-LM hyper-parameters (BERT's: 15 % of tokens masked, 80/10/10 replacement)."""
+
+    epochs: int = 3
+    lr: float = 5e-5
+    batch_size: int | None = None  # None: 32 on CPU, 128 on a GPU
+    max_length: int = 64
+    mask_probability: float = 0.15
+    warmup_ratio: float = 0.06
+    weight_decay: float = 0.01
+    seed: int = 13
+
+
+@dataclass(frozen=True)
+class Adapted:
+    """An adapted base model folder and how it was made."""
+
+    folder: Path
+    texts: int
+    losses: tuple[float, ...]  # mean masked-LM loss per epoch
+    seconds: float
+    device: str
+
+
+def check_adapt(texts: Sequence[str], params: AdaptParams, out: Path) -> None:
+    if len(texts) < MIN_TEXTS:
+        raise DataError(f"domain adaptation needs at least {MIN_TEXTS} distinct texts, got "
+                        f"{len(texts)}; give more --data files")
+    if params.epochs < 1:
+        raise DataError(f"--epochs must be at least 1, got {params.epochs}")
+    if not 0 < params.mask_probability < 1:
+        raise DataError(f"--mask-probability must be in (0, 1), got {params.mask_probability}")
+    if out.exists() and any(out.iterdir()):
+        raise DataError(f"{out} exists and is not empty; name a new folder with --out")
+
+
+def adapt(base: BaseModelSpec, texts: Sequence[str], out: Path, params: AdaptParams, *,
+          now: datetime, device: Any = None, progress: bool = True) -> Adapted:
+    """Masked-LM training of base's encoder on texts; the encoder (with base's own pooler,
+    which masked-LM does not train) and tokenizer are saved to out with a card."""
+    import torch
+    from tqdm.auto import tqdm
+    from transformers import (
+        AutoModel,
+        AutoModelForMaskedLM,
+        AutoTokenizer,
+        DataCollatorForLanguageModeling,
+        get_linear_schedule_with_warmup,
+        set_seed,
+    )
+
+    from training.train import pick_device
+
+    check_adapt(texts, params, out)
+    started = time.monotonic()
+    set_seed(params.seed)
+    device = device or pick_device()
+    tokenizer = AutoTokenizer.from_pretrained(base.path)
+    # A sentence encoder ships no masked-LM head: transformers adds a fresh one (its output
+    # matrix tied to the word embeddings) and warns that it is newly initialised.
+    mlm = AutoModelForMaskedLM.from_pretrained(base.path).to(device).train()
+    enc = tokenizer(list(texts), truncation=True, max_length=params.max_length)["input_ids"]
+    collate = DataCollatorForLanguageModeling(tokenizer, mlm_probability=params.mask_probability,
+                                              seed=params.seed)
+    batch_size = params.batch_size or (128 if device.type == "cuda" else 32)
+    generator = torch.Generator().manual_seed(params.seed)
+    lengths = [len(ids) for ids in enc]
+    steps = len(length_grouped_batches(lengths, batch_size, torch.Generator())) * params.epochs
+    optimizer = torch.optim.AdamW(param_groups(mlm, params.weight_decay), lr=params.lr)
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(steps * params.warmup_ratio),
+                                                steps)
+    autocast, scaler = precision(device)
+    losses: list[float] = []
+    for epoch in range(1, params.epochs + 1):
+        batches = length_grouped_batches(lengths, batch_size, generator)
+        bar = tqdm(batches, desc=f"adapt epoch {epoch}/{params.epochs}", unit="batch",
+                   disable=not progress, leave=False)
+        total = 0.0
+        for step, idx in enumerate(bar, start=1):
+            batch = collate([{"input_ids": enc[i]} for i in idx]).to(device)
+            with autocast:
+                loss = mlm(**batch).loss
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.unscale_(optimizer)
+            torch.nn.utils.clip_grad_norm_(mlm.parameters(), 1.0)
+            scaler.step(optimizer)
+            scaler.update()
+            scheduler.step()
+            total += loss.detach().item()
+            bar.set_postfix(loss=f"{total / step:.4f}")
+        bar.close()
+        losses.append(total / max(len(batches), 1))
+        line = f"adapt epoch {epoch}: masked-LM loss {losses[-1]:.4f}"
+        log.info("%s", line)
+        if progress:
+            tqdm.write(line)
+    encoder = AutoModel.from_pretrained(base.path)
+    missing, unexpected = encoder.load_state_dict(mlm.base_model.state_dict(), strict=False)
+    if unexpected or any(not k.startswith("pooler.") for k in missing):
+        raise DataError(f"{base.name}: its masked-LM encoder does not match the base model "
+                        f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
+    out.mkdir(parents=True, exist_ok=True)
+    encoder.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    seconds = time.monotonic() - started
+    card = {"adapted_from": {"name": base.name, "spec": base.spec, "sha256": base.sha256},
+            "texts": len(texts), "hyperparameters": {**asdict(params), "batch_size": batch_size,
+                                                     "device": device.type},
+            "masked_lm_loss": [round(x, 4) for x in losses],
+            "weights_sha256": sha256_file(out / "model.safetensors"),
+            "created_at": now.isoformat(), "project_version": __version__,
+            "seconds": round(seconds, 1)}
+    (out / CARD).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    return Adapted(out, len(texts), tuple(losses), seconds, device.type)
