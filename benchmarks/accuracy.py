@@ -9,6 +9,7 @@ regression (scikit-learn), and with the issue's targets.
     nice python benchmarks/accuracy.py --quick         # smoke run: small subsets, one epoch
     nice python benchmarks/accuracy.py --datasets fpb --epochs 10 --lr 1e-4
     nice python benchmarks/accuracy.py --joint twitter,topic   # one shared encoder, both tasks
+    nice python benchmarks/accuracy.py --adapt-epochs 10 --adapt-lr 1e-4   # domain-adapted base
 """
 
 from __future__ import annotations

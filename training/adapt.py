@@ -20,7 +20,7 @@ from typing import Any
 
 from monitor import __version__
 from monitor.errors import DataError
-from monitor.scoring.base_model import BaseModelSpec, sha256_file
+from monitor.scoring.base_model import BaseModelSpec, from_pretrained, sha256_file
 from training.loop import length_grouped_batches, param_groups, precision
 
 log = logging.getLogger(__name__)
@@ -87,10 +87,10 @@ def adapt(base: BaseModelSpec, texts: Sequence[str], out: Path, params: AdaptPar
     started = time.monotonic()
     set_seed(params.seed)
     device = device or pick_device()
-    tokenizer = AutoTokenizer.from_pretrained(base.path)
+    tokenizer = from_pretrained(AutoTokenizer, base)
     # A sentence encoder ships no masked-LM head: transformers adds a fresh one (its output
-    # matrix tied to the word embeddings) and warns that it is newly initialised.
-    mlm = AutoModelForMaskedLM.from_pretrained(base.path).to(device).train()
+    # matrix tied to the word embeddings); its report of the new weights is silenced.
+    mlm = from_pretrained(AutoModelForMaskedLM, base, quiet=True).to(device).train()
     enc = tokenizer(list(texts), truncation=True, max_length=params.max_length)["input_ids"]
     collate = DataCollatorForLanguageModeling(tokenizer, mlm_probability=params.mask_probability,
                                               seed=params.seed)
@@ -127,7 +127,7 @@ def adapt(base: BaseModelSpec, texts: Sequence[str], out: Path, params: AdaptPar
         log.info("%s", line)
         if progress:
             tqdm.write(line)
-    encoder = AutoModel.from_pretrained(base.path)
+    encoder = from_pretrained(AutoModel, base)
     missing, unexpected = encoder.load_state_dict(mlm.base_model.state_dict(), strict=False)
     if unexpected or any(not k.startswith("pooler.") for k in missing):
         raise DataError(f"{base.name}: its masked-LM encoder does not match the base model "

@@ -101,8 +101,25 @@ def resolve_base_model(spec: str, config: Config | None = None) -> BaseModelSpec
     return BaseModelSpec(spec, spec, "hub", spec, None)
 
 
-def _from_pretrained(loader: Any, base: BaseModelSpec, **kwargs: Any) -> Any:
-    """loader.from_pretrained, offline first for hub ids, with a clear error when it fails."""
+def from_pretrained(loader: Any, base: BaseModelSpec, *, quiet: bool = False,
+                    **kwargs: Any) -> Any:
+    """loader.from_pretrained, offline first for hub ids, with a clear error when it fails.
+
+    quiet silences transformers' load report, for loads that add a new head by design (it
+    lists the head's weights as missing, which reads like a broken checkpoint)."""
+    from transformers.utils import logging as hf_logging
+
+    if not quiet:
+        return _load(loader, base, **kwargs)
+    previous = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    try:
+        return _load(loader, base, **kwargs)
+    finally:
+        hf_logging.set_verbosity(previous)
+
+
+def _load(loader: Any, base: BaseModelSpec, **kwargs: Any) -> Any:
     if base.source != "hub":
         try:
             return loader.from_pretrained(base.path, local_files_only=True, **kwargs)
@@ -131,21 +148,14 @@ def load_base_for_classification(base: BaseModelSpec, labels: tuple[str, ...], *
     for training, but only after the head exists).
     """
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, set_seed
-    from transformers.utils import logging as hf_logging
 
     id2label = dict(enumerate(labels))
     label2id = {label: i for i, label in id2label.items()}
-    tokenizer = _from_pretrained(AutoTokenizer, base)
-    # The head is new by design: silence the "newly initialized weights" warning.
-    previous = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()
+    tokenizer = from_pretrained(AutoTokenizer, base)
     if seed is not None:
         set_seed(seed)
-    try:
-        model = _from_pretrained(AutoModelForSequenceClassification, base,
-                                 num_labels=len(labels), id2label=id2label, label2id=label2id)
-    finally:
-        hf_logging.set_verbosity(previous)
+    model = from_pretrained(AutoModelForSequenceClassification, base, quiet=True,
+                            num_labels=len(labels), id2label=id2label, label2id=label2id)
     return model, tokenizer
 
 
