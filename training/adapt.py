@@ -21,7 +21,7 @@ from typing import Any
 from monitor import __version__
 from monitor.errors import DataError
 from monitor.scoring.base_model import BaseModelSpec, from_pretrained, sha256_file
-from training.loop import length_grouped_batches, param_groups, precision
+from training.loop import length_grouped_batches, optimizer_step, param_groups, precision
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +102,7 @@ def adapt(base: BaseModelSpec, texts: Sequence[str], out: Path, params: AdaptPar
     scheduler = get_linear_schedule_with_warmup(optimizer, int(steps * params.warmup_ratio),
                                                 steps)
     autocast, scaler = precision(device)
+    trainable = list(mlm.parameters())
     losses: list[float] = []
     for epoch in range(1, params.epochs + 1):
         batches = length_grouped_batches(lengths, batch_size, generator)
@@ -112,13 +113,7 @@ def adapt(base: BaseModelSpec, texts: Sequence[str], out: Path, params: AdaptPar
             batch = collate([{"input_ids": enc[i]} for i in idx]).to(device)
             with autocast:
                 loss = mlm(**batch).loss
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.unscale_(optimizer)
-            torch.nn.utils.clip_grad_norm_(mlm.parameters(), 1.0)
-            scaler.step(optimizer)
-            scaler.update()
-            scheduler.step()
+            optimizer_step(loss, optimizer, scheduler, scaler, trainable)
             total += loss.detach().item()
             bar.set_postfix(loss=f"{total / step:.4f}")
         bar.close()

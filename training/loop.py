@@ -113,7 +113,6 @@ def _batch_loss(loop: Loop, logits: Any, idx: list[int]) -> Any:
 
 def train_epoch(loop: Loop, batches: list[list[int]], desc: str, progress: bool) -> float:
     """One pass over the batches; returns the mean training loss."""
-    import torch
     from tqdm.auto import tqdm
 
     bar = tqdm(batches, desc=desc, unit="batch", disable=not progress, leave=False)
@@ -129,17 +128,26 @@ def train_epoch(loop: Loop, batches: list[list[int]], desc: str, progress: bool)
         loss = _batch_loss(loop, logits, idx)
         if loss is None:  # a batch without any label (cannot happen with labelled rows)
             continue
-        loop.optimizer.zero_grad(set_to_none=True)
-        loop.scaler.scale(loss).backward()
-        loop.scaler.unscale_(loop.optimizer)
-        torch.nn.utils.clip_grad_norm_(trainable, 1.0)
-        loop.scaler.step(loop.optimizer)
-        loop.scaler.update()
-        loop.scheduler.step()
+        optimizer_step(loss, loop.optimizer, loop.scheduler, loop.scaler, trainable)
         running += loss.detach().item()
         bar.set_postfix(loss=f"{running / step:.4f}")
     bar.close()
     return running / max(len(batches), 1)
+
+
+def optimizer_step(loss: Any, optimizer: Any, scheduler: Any, scaler: Any,
+                   trainable: Sequence[Any]) -> None:
+    """Backward through the (possibly scaled) loss, clip the gradient norm at 1, step the
+    optimiser and the learning-rate schedule."""
+    import torch
+
+    optimizer.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    scaler.unscale_(optimizer)
+    torch.nn.utils.clip_grad_norm_(trainable, 1.0)
+    scaler.step(optimizer)
+    scaler.update()
+    scheduler.step()
 
 
 def _freeze(model: Any, params: TrainParams) -> None:
