@@ -12,7 +12,8 @@
 #                        widened back to fp32 here, so accuracy figures carry fp16 rounding
 #                        of the base weights (relative error <= 2^-11)
 #   ASSETS/data/         the ../shared/data files the benchmarks read (never committed)
-# benchmarks/device_assets.sh builds ASSETS. Logs go to $OUT (the device tool's output folder; /tmp/device-out elsewhere).
+# benchmarks/device_assets.sh builds ASSETS. Logs go to $OUT (the device tool's output
+# folder; /tmp/device-out elsewhere).
 set -uo pipefail
 ASSETS=$(cd "${1:?usage: device_check.sh ASSETS [quick]}" && pwd) || exit 1
 QUICK=${2:-}
