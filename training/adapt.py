@@ -21,7 +21,13 @@ from typing import Any
 from monitor import __version__
 from monitor.errors import DataError
 from monitor.scoring.base_model import BaseModelSpec, from_pretrained, sha256_file
-from training.loop import length_grouped_batches, optimizer_step, param_groups, precision
+from training.loop import (
+    length_grouped_batches,
+    optimizer_step,
+    param_groups,
+    precision,
+    setup_threads,
+)
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +47,7 @@ class AdaptParams:
     warmup_ratio: float = 0.06
     weight_decay: float = 0.01
     seed: int = 13
+    threads: int | None = None  # CPU threads; None = torch's default (OMP_NUM_THREADS)
 
 
 @dataclass(frozen=True)
@@ -60,6 +67,8 @@ def check_adapt(texts: Sequence[str], params: AdaptParams, out: Path) -> None:
                         f"{len(texts)}; give more --data files")
     if params.epochs < 1:
         raise DataError(f"--epochs must be at least 1, got {params.epochs}")
+    if params.threads is not None and params.threads < 1:
+        raise DataError(f"--threads must be at least 1, got {params.threads}")
     if not 0 < params.mask_probability < 1:
         raise DataError(f"--mask-probability must be in (0, 1), got {params.mask_probability}")
     if out.exists() and any(out.iterdir()):
@@ -87,6 +96,8 @@ def adapt(base: BaseModelSpec, texts: Sequence[str], out: Path, params: AdaptPar
     started = time.monotonic()
     set_seed(params.seed)
     device = device or pick_device()
+    if device.type == "cpu":
+        setup_threads(params.threads)
     tokenizer = from_pretrained(AutoTokenizer, base)
     # A sentence encoder ships no masked-LM head: transformers adds a fresh one (its output
     # matrix tied to the word embeddings); its report of the new weights is silenced.

@@ -329,12 +329,15 @@ def bootstrap(app: App, tasks: tuple[str, ...], force: bool, epochs: int | None,
 @click.option("--batch-size", type=int, default=None, help="[default: 32 on CPU, 128 on GPU]")
 @click.option("--max-length", type=int, default=64, show_default=True)
 @click.option("--seed", type=int, default=13, show_default=True)
+@click.option("--threads", type=int, default=None,
+              help="CPU threads [default: torch's]; lower it on a machine shared with other "
+                   "work.")
 @click.option("--base-model", default=None,
               help="'packaged', a local folder or a hub id [default: model.base_model].")
 @pass_app
 def adapt(app: App, data_files: tuple[Path, ...], text_column: str | None, from_db: bool,
           out: Path, epochs: int, lr: float, batch_size: int | None, max_length: int,
-          seed: int, base_model: str | None) -> None:
+          seed: int, threads: int | None, base_model: str | None) -> None:
     """Domain-adapt the base model: masked-LM training on unlabelled in-domain texts, saved
     as a new base folder for `train --base-model` (or model.base_model)."""
     from monitor.scoring.base_model import resolve_base_model
@@ -350,7 +353,7 @@ def adapt(app: App, data_files: tuple[Path, ...], text_column: str | None, from_
     texts = candidate_texts(found.texts, ())
     base = resolve_base_model(base_model or app.config.model.base_model, app.config)
     params = AdaptParams(epochs=epochs, lr=lr, batch_size=batch_size, max_length=max_length,
-                         seed=seed)
+                         seed=seed, threads=threads)
     click.echo(f"adapting {base.name} on {len(texts)} texts for {epochs} epoch(s)")
     done = run_adapt(base, texts, out, params, now=app.now(),
                      device=pick_device(app.config.model.device))

@@ -14,13 +14,13 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def setup_threads(params: TrainParams) -> None:
-    """Use params.threads intra-op threads; None keeps torch's default (physical cores, or
+def setup_threads(threads: int | None) -> None:
+    """Use `threads` intra-op threads; None keeps torch's default (physical cores, or
     OMP_NUM_THREADS when set), which is what a shared machine can lower from outside."""
     import torch
 
-    if params.threads:
-        torch.set_num_threads(params.threads)
+    if threads:
+        torch.set_num_threads(threads)
     log.info("training on the CPU with %d thread(s)", torch.get_num_threads())
 
 

@@ -122,7 +122,7 @@ def fit_heads(model: Any, tokenizer: Any, texts: Sequence[str],
     set_seed(params.seed)
     device = device or pick_device()
     if device.type == "cpu":
-        setup_threads(params)
+        setup_threads(params.threads)
     batch_size = params.batch_size or (64 if device.type == "cuda" else 32)
     loop, lengths = make_loop(model, tokenizer, texts, [h for h, _ in heads], targets, params,
                               device, batch_size)

@@ -70,6 +70,8 @@ def test_adapt_refuses_bad_input_and_keeps_an_existing_folder(tiny_base: Path,
         adapt(base, TEXTS[:20], tmp_path / "a", FAST, now=NOW, progress=False)
     with pytest.raises(DataError, match="--epochs must be at least 1"):
         adapt(base, TEXTS, tmp_path / "a", replace(FAST, epochs=0), now=NOW, progress=False)
+    with pytest.raises(DataError, match="--threads must be at least 1, got 0"):
+        adapt(base, TEXTS, tmp_path / "a", replace(FAST, threads=0), now=NOW, progress=False)
     with pytest.raises(DataError, match=r"--mask-probability must be in \(0, 1\)"):
         adapt(base, TEXTS, tmp_path / "a", replace(FAST, mask_probability=1.0), now=NOW,
               progress=False)
@@ -88,10 +90,11 @@ def test_cli_adapt_then_train_on_the_adapted_base(tmp_path: Path, tiny_base: Pat
     out = tmp_path / "adapted"
     res = CliRunner().invoke(cli, ["--config", str(cfg), "adapt", "--data", str(texts),
                                    "--out", str(out), "--epochs", "1", "--batch-size", "16",
-                                   "--max-length", "16"])
+                                   "--max-length", "16", "--threads", "1"])
     assert res.exit_code == 0, res.output
     assert f"on {len(TEXTS)} texts" in res.output and str(out) in res.output
-    assert (out / CARD).is_file()
+    hp = json.loads((out / CARD).read_text("utf-8"))["hyperparameters"]
+    assert (hp["threads"], hp["epochs"], hp["batch_size"], hp["device"]) == (1, 1, 16, "cpu")
 
     rows = write_csv(tmp_path / "train.csv", sentiment_rows(12))
     res = CliRunner().invoke(cli, ["--config", str(cfg), "train", "--task", "sentiment",
