@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor import __version__
-from monitor.errors import DataError
+from monitor.errors import DataError, ModelError
 from monitor.scoring.base_model import BaseModelSpec, from_pretrained, sha256_file
 from training.loop import (
     length_grouped_batches,
@@ -62,6 +62,7 @@ class Adapted:
 
 
 def check_adapt(texts: Sequence[str], params: AdaptParams, out: Path) -> None:
+    """Refuse, before any work, what would waste an adaptation run or overwrite a folder."""
     if len(texts) < MIN_TEXTS:
         raise DataError(f"domain adaptation needs at least {MIN_TEXTS} distinct texts, got "
                         f"{len(texts)}; give more --data files")
@@ -79,16 +80,7 @@ def adapt(base: BaseModelSpec, texts: Sequence[str], out: Path, params: AdaptPar
           now: datetime, device: Any = None, progress: bool = True) -> Adapted:
     """Masked-LM training of base's encoder on texts; the encoder (with base's own pooler,
     which masked-LM does not train) and tokenizer are saved to out with a card."""
-    import torch
-    from tqdm.auto import tqdm
-    from transformers import (
-        AutoModel,
-        AutoModelForMaskedLM,
-        AutoTokenizer,
-        DataCollatorForLanguageModeling,
-        get_linear_schedule_with_warmup,
-        set_seed,
-    )
+    from transformers import AutoModelForMaskedLM, AutoTokenizer, set_seed
 
     from training.train import pick_device
 
@@ -102,10 +94,32 @@ def adapt(base: BaseModelSpec, texts: Sequence[str], out: Path, params: AdaptPar
     # A sentence encoder ships no masked-LM head: transformers adds a fresh one (its output
     # matrix tied to the word embeddings); its report of the new weights is silenced.
     mlm = from_pretrained(AutoModelForMaskedLM, base, quiet=True).to(device).train()
+    batch_size = params.batch_size or (128 if device.type == "cuda" else 32)
+    losses = _train_mlm(mlm, tokenizer, texts, params, batch_size, device, progress)
+    _save_encoder(base, mlm, tokenizer, out)
+    seconds = time.monotonic() - started
+    card = {"adapted_from": {"name": base.name, "spec": base.spec, "sha256": base.sha256},
+            "texts": len(texts), "hyperparameters": {**asdict(params), "batch_size": batch_size,
+                                                     "device": device.type},
+            "masked_lm_loss": [round(x, 4) for x in losses],
+            "weights_sha256": sha256_file(out / "model.safetensors"),
+            "created_at": now.isoformat(), "project_version": __version__,
+            "seconds": round(seconds, 1)}
+    (out / CARD).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    return Adapted(out, len(texts), tuple(losses), seconds, device.type)
+
+
+def _train_mlm(mlm: Any, tokenizer: Any, texts: Sequence[str], params: AdaptParams,
+               batch_size: int, device: Any, progress: bool) -> list[float]:
+    """The masked-LM epochs (length-grouped batches, warm-up then linear decay); returns the
+    mean loss of each epoch."""
+    import torch
+    from tqdm.auto import tqdm
+    from transformers import DataCollatorForLanguageModeling, get_linear_schedule_with_warmup
+
     enc = tokenizer(list(texts), truncation=True, max_length=params.max_length)["input_ids"]
     collate = DataCollatorForLanguageModeling(tokenizer, mlm_probability=params.mask_probability,
                                               seed=params.seed)
-    batch_size = params.batch_size or (128 if device.type == "cuda" else 32)
     generator = torch.Generator().manual_seed(params.seed)
     lengths = [len(ids) for ids in enc]
     steps = len(length_grouped_batches(lengths, batch_size, torch.Generator())) * params.epochs
@@ -119,35 +133,34 @@ def adapt(base: BaseModelSpec, texts: Sequence[str], out: Path, params: AdaptPar
         batches = length_grouped_batches(lengths, batch_size, generator)
         bar = tqdm(batches, desc=f"adapt epoch {epoch}/{params.epochs}", unit="batch",
                    disable=not progress, leave=False)
-        total = 0.0
-        for step, idx in enumerate(bar, start=1):
+        total, counted = 0.0, 0
+        for idx in bar:
             batch = collate([{"input_ids": enc[i]} for i in idx]).to(device)
+            if not bool((batch["labels"] != -100).any()):
+                continue  # nothing masked (a few short texts): the loss would be NaN
             with autocast:
                 loss = mlm(**batch).loss
             optimizer_step(loss, optimizer, scheduler, scaler, trainable)
-            total += loss.detach().item()
-            bar.set_postfix(loss=f"{total / step:.4f}")
+            total, counted = total + loss.detach().item(), counted + 1
+            bar.set_postfix(loss=f"{total / counted:.4f}")
         bar.close()
-        losses.append(total / max(len(batches), 1))
+        losses.append(total / max(counted, 1))
         line = f"adapt epoch {epoch}: masked-LM loss {losses[-1]:.4f}"
         log.info("%s", line)
         if progress:
             tqdm.write(line)
+    return losses
+
+
+def _save_encoder(base: BaseModelSpec, mlm: Any, tokenizer: Any, out: Path) -> None:
+    """Save the trained encoder into a copy of the base (which keeps the base's pooler)."""
+    from transformers import AutoModel
+
     encoder = from_pretrained(AutoModel, base)
     missing, unexpected = encoder.load_state_dict(mlm.base_model.state_dict(), strict=False)
     if unexpected or any(not k.startswith("pooler.") for k in missing):
-        raise DataError(f"{base.name}: its masked-LM encoder does not match the base model "
-                        f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
+        raise ModelError(f"{base.name}: its masked-LM encoder does not match the base model "
+                         f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
     out.mkdir(parents=True, exist_ok=True)
     encoder.save_pretrained(out)
     tokenizer.save_pretrained(out)
-    seconds = time.monotonic() - started
-    card = {"adapted_from": {"name": base.name, "spec": base.spec, "sha256": base.sha256},
-            "texts": len(texts), "hyperparameters": {**asdict(params), "batch_size": batch_size,
-                                                     "device": device.type},
-            "masked_lm_loss": [round(x, 4) for x in losses],
-            "weights_sha256": sha256_file(out / "model.safetensors"),
-            "created_at": now.isoformat(), "project_version": __version__,
-            "seconds": round(seconds, 1)}
-    (out / CARD).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
-    return Adapted(out, len(texts), tuple(losses), seconds, device.type)

@@ -108,3 +108,17 @@ def test_cli_adapt_then_train_on_the_adapted_base(tmp_path: Path, tiny_base: Pat
     again = CliRunner().invoke(cli, ["--config", str(cfg), "adapt", "--data", str(texts),
                                      "--out", str(out)])
     assert again.exit_code == 1 and "exists and is not empty" in again.output
+
+
+def test_batches_with_nothing_masked_are_skipped_not_learned_as_nan(tiny_base: Path,
+                                                                    tmp_path: Path) -> None:
+    import torch
+
+    # Two or three tokens per text and a 1 % mask rate: most batches mask nothing, and the
+    # mean loss over no masked token is NaN, which would poison every weight.
+    texts = [f"acme {i} {i % 7}" for i in range(120)]
+    done = adapt(resolve_base_model(str(tiny_base)), texts, tmp_path / "a",
+                 replace(FAST, epochs=2, mask_probability=0.01), now=NOW, progress=False)
+    assert all(x == x for x in done.losses), done.losses
+    assert all(bool(torch.isfinite(t).all()) for t in _tensors(done.folder).values()
+               if t.is_floating_point())
