@@ -322,7 +322,8 @@ def run_joint(names: list[str], params: TrainParams, *, quick: bool, max_train: 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--datasets", default="fpb,twitter,topic",
-                    help="comma-separated subset of: " + ", ".join(DATASETS))
+                    help="comma-separated subset of: " + ", ".join(DATASETS)
+                         + " (none: only the --adapt-epochs step)")
     ap.add_argument("--quick", action="store_true", help="small subsets, one epoch (smoke run)")
     ap.add_argument("--epochs", type=int, default=None)
     ap.add_argument("--lr", type=float, default=None)
@@ -396,7 +397,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"recipe: {params}")
     if args.adapt_epochs:
         args.base_model = adapted_base(args.base_model, replace(
-            AdaptParams(), epochs=args.adapt_epochs, lr=args.adapt_lr, seed=args.seed),
+            AdaptParams(), epochs=args.adapt_epochs, lr=args.adapt_lr, seed=args.seed,
+            threads=args.threads),
             quick=args.quick, out=args.adapt_out)
     results = []
     joint = [n.strip() for n in args.joint.split(",") if n.strip()]
