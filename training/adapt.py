@@ -22,10 +22,11 @@ from monitor import __version__
 from monitor.errors import DataError, ModelError
 from monitor.scoring.base_model import BaseModelSpec, from_pretrained, sha256_file
 from training.loop import (
+    check_threads,
     length_grouped_batches,
     optimizer_step,
-    param_groups,
     precision,
+    scheduled_adamw,
     setup_threads,
 )
 
@@ -68,8 +69,7 @@ def check_adapt(texts: Sequence[str], params: AdaptParams, out: Path) -> None:
                         f"{len(texts)}; give more --data files")
     if params.epochs < 1:
         raise DataError(f"--epochs must be at least 1, got {params.epochs}")
-    if params.threads is not None and params.threads < 1:
-        raise DataError(f"--threads must be at least 1, got {params.threads}")
+    check_threads(params.threads)
     if not 0 < params.mask_probability < 1:
         raise DataError(f"--mask-probability must be in (0, 1), got {params.mask_probability}")
     if out.exists() and any(out.iterdir()):
@@ -115,17 +115,16 @@ def _train_mlm(mlm: Any, tokenizer: Any, texts: Sequence[str], params: AdaptPara
     mean loss of each epoch."""
     import torch
     from tqdm.auto import tqdm
-    from transformers import DataCollatorForLanguageModeling, get_linear_schedule_with_warmup
+    from transformers import DataCollatorForLanguageModeling
 
     enc = tokenizer(list(texts), truncation=True, max_length=params.max_length)["input_ids"]
     collate = DataCollatorForLanguageModeling(tokenizer, mlm_probability=params.mask_probability,
                                               seed=params.seed)
     generator = torch.Generator().manual_seed(params.seed)
     lengths = [len(ids) for ids in enc]
-    steps = len(length_grouped_batches(lengths, batch_size, torch.Generator())) * params.epochs
-    optimizer = torch.optim.AdamW(param_groups(mlm, params.weight_decay), lr=params.lr)
-    scheduler = get_linear_schedule_with_warmup(optimizer, int(steps * params.warmup_ratio),
-                                                steps)
+    optimizer, scheduler = scheduled_adamw(mlm, lengths, batch_size, epochs=params.epochs,
+                                           lr=params.lr, weight_decay=params.weight_decay,
+                                           warmup_ratio=params.warmup_ratio)
     autocast, scaler = precision(device)
     trainable = list(mlm.parameters())
     losses: list[float] = []

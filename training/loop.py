@@ -8,10 +8,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from monitor.errors import DataError
+
 if TYPE_CHECKING:
     from training.train import TrainParams
 
 log = logging.getLogger(__name__)
+
+
+def check_threads(threads: int | None) -> None:
+    if threads is not None and threads < 1:
+        raise DataError(f"--threads must be at least 1, got {threads}")
 
 
 def setup_threads(threads: int | None) -> None:
@@ -76,18 +83,15 @@ def make_loop(model: Any, tokenizer: Any, texts: Sequence[str], heads: Sequence[
               batch_size: int) -> tuple[Loop, list[int]]:
     """The loop over texts; targets[h][i] is row i's label id for heads[h] (or IGNORE)."""
     import torch
-    from transformers import get_scheduler
 
     enc = tokenizer(list(texts), truncation=True, max_length=params.max_length)
     lengths = [len(ids) for ids in enc["input_ids"]]
     model.to(device).train()
     _freeze(model, params)
-    optimizer = torch.optim.AdamW(param_groups(model, params.weight_decay), lr=params.lr)
-    # Pools may end in a short batch, so count the batches rather than divide.
-    total = len(length_grouped_batches(lengths, batch_size, torch.Generator())) * params.epochs
-    scheduler = get_scheduler(params.schedule, optimizer,
-                              num_warmup_steps=int(total * params.warmup_ratio),
-                              num_training_steps=total)
+    optimizer, scheduler = scheduled_adamw(model, lengths, batch_size, epochs=params.epochs,
+                                           lr=params.lr, weight_decay=params.weight_decay,
+                                           warmup_ratio=params.warmup_ratio,
+                                           schedule=params.schedule)
     loss_fns = [torch.nn.CrossEntropyLoss(
         weight=_class_weights(t, len(h.labels)).to(device) if params.class_weights else None,
         ignore_index=IGNORE, label_smoothing=params.label_smoothing)
@@ -183,7 +187,23 @@ def length_grouped_batches(lengths: Sequence[int], batch_size: int,
     return [batches[i] for i in shuffle]
 
 
-def param_groups(model: Any, weight_decay: float) -> list[dict[str, Any]]:
+def scheduled_adamw(model: Any, lengths: Sequence[int], batch_size: int, *, epochs: int,
+                    lr: float, weight_decay: float, warmup_ratio: float,
+                    schedule: str = "linear") -> tuple[Any, Any]:
+    """(AdamW over the trainable parameters, its learning-rate schedule): warm-up, then
+    `schedule` decay to zero over every batch of every epoch."""
+    import torch
+    from transformers import get_scheduler
+
+    optimizer = torch.optim.AdamW(_param_groups(model, weight_decay), lr=lr)
+    # Pools may end in a short batch, so count the batches rather than divide.
+    total = len(length_grouped_batches(lengths, batch_size, torch.Generator())) * epochs
+    scheduler = get_scheduler(schedule, optimizer, num_warmup_steps=int(total * warmup_ratio),
+                              num_training_steps=total)
+    return optimizer, scheduler
+
+
+def _param_groups(model: Any, weight_decay: float) -> list[dict[str, Any]]:
     # No decay on biases and LayerNorm weights, as in the reference BERT recipe.
     decay: list[Any] = []
     no_decay: list[Any] = []

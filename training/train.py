@@ -20,7 +20,14 @@ from monitor.scoring.base_model import (
 )
 from training.data import Example, LabelledData, check_class_counts, stratified_split
 from training.evaluate import card_metrics, evaluate_examples
-from training.loop import Head, length_grouped_batches, make_loop, setup_threads, train_epoch
+from training.loop import (
+    Head,
+    check_threads,
+    length_grouped_batches,
+    make_loop,
+    setup_threads,
+    train_epoch,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -186,8 +193,7 @@ def check_params(params: TrainParams) -> None:
         raise DataError(f"--max-length must be between 8 and 512, got {params.max_length}")
     if params.schedule not in ("linear", "cosine"):
         raise DataError(f"schedule must be 'linear' or 'cosine', got {params.schedule!r}")
-    if params.threads is not None and params.threads < 1:
-        raise DataError(f"--threads must be at least 1, got {params.threads}")
+    check_threads(params.threads)
     if not 0 <= params.label_smoothing < 1:
         raise DataError("label smoothing (TrainParams.label_smoothing; the accuracy benchmark's "
                         f"--label-smoothing) must be in [0, 1), got {params.label_smoothing}")
