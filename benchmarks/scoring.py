@@ -280,8 +280,7 @@ def agreement(ref: list[dict[str, float]], got: list[dict[str, float]],
     drift = max(abs(a[k] - b[k]) for a, b in zip(ref, got, strict=True) for k in a)
     return (f"labels agree on {sum(same) / len(same):.1%} of texts, on "
             f"{sum(sure) / max(len(sure), 1):.1%} of the {len(sure)} where {ref_name} is >= 50% "
-            "sure;"
-            f" max probability drift {drift:.3f}")
+            f"sure; max probability drift {drift:.3f}")
 
 
 def peak_in_child(models_dir: Path, method: str, args: argparse.Namespace) -> float | None:
