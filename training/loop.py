@@ -91,7 +91,8 @@ def make_loop(model: Any, tokenizer: Any, texts: Sequence[str], heads: Sequence[
     optimizer, scheduler = scheduled_adamw(model, lengths, batch_size, epochs=params.epochs,
                                            lr=params.lr, weight_decay=params.weight_decay,
                                            warmup_ratio=params.warmup_ratio,
-                                           schedule=params.schedule)
+                                           schedule=params.schedule,
+                                           layer_decay=params.layer_decay)
     loss_fns = [torch.nn.CrossEntropyLoss(
         weight=_class_weights(t, len(h.labels)).to(device) if params.class_weights else None,
         ignore_index=IGNORE, label_smoothing=params.label_smoothing)
@@ -189,13 +190,14 @@ def length_grouped_batches(lengths: Sequence[int], batch_size: int,
 
 def scheduled_adamw(model: Any, lengths: Sequence[int], batch_size: int, *, epochs: int,
                     lr: float, weight_decay: float, warmup_ratio: float,
-                    schedule: str = "linear") -> tuple[Any, Any]:
+                    schedule: str = "linear", layer_decay: float = 1.0) -> tuple[Any, Any]:
     """(AdamW over the trainable parameters, its learning-rate schedule): warm-up, then
-    `schedule` decay to zero over every batch of every epoch."""
+    `schedule` decay to zero over every batch of every epoch. With layer_decay < 1 each encoder
+    layer below the top learns at layer_decay times the rate of the one above it."""
     import torch
     from transformers import get_scheduler
 
-    optimizer = torch.optim.AdamW(_param_groups(model, weight_decay), lr=lr)
+    optimizer = torch.optim.AdamW(_param_groups(model, weight_decay, lr, layer_decay), lr=lr)
     # Pools may end in a short batch, so count the batches rather than divide.
     total = len(length_grouped_batches(lengths, batch_size, torch.Generator())) * epochs
     scheduler = get_scheduler(schedule, optimizer, num_warmup_steps=int(total * warmup_ratio),
@@ -203,16 +205,32 @@ def scheduled_adamw(model: Any, lengths: Sequence[int], batch_size: int, *, epoc
     return optimizer, scheduler
 
 
-def _param_groups(model: Any, weight_decay: float) -> list[dict[str, Any]]:
-    # No decay on biases and LayerNorm weights, as in the reference BERT recipe.
-    decay: list[Any] = []
-    no_decay: list[Any] = []
-    for _name, p in model.named_parameters():
+def _param_groups(model: Any, weight_decay: float, lr: float,
+                  layer_decay: float = 1.0) -> list[dict[str, Any]]:
+    """Parameter groups keyed by (learning-rate scale, decays?)."""
+    n_layers = len(getattr(getattr(model.base_model, "encoder", None), "layer", ()))
+    groups: dict[tuple[float, bool], list[Any]] = {}
+    for name, p in model.named_parameters():
         if not p.requires_grad:
             continue
-        (no_decay if p.ndim < 2 else decay).append(p)
-    return [{"params": decay, "weight_decay": weight_decay},
-            {"params": no_decay, "weight_decay": 0.0}]
+        scale = layer_decay ** _depth_below_top(name, n_layers)
+        # No decay on biases and LayerNorm weights, as in the reference BERT recipe.
+        groups.setdefault((scale, p.ndim >= 2), []).append(p)
+    return [{"params": ps, "lr": lr * scale, "weight_decay": weight_decay if decays else 0.0}
+            for (scale, decays), ps in groups.items()]
+
+
+def _depth_below_top(name: str, n_layers: int) -> int:
+    """How many layers a parameter sits below the head: 0 for the head and pooler, 1 for the
+    top encoder layer, ..., n_layers + 1 for the embeddings (layer-wise learning-rate decay)."""
+    if ".embeddings." in f".{name}":
+        return n_layers + 1
+    marker = "encoder.layer."
+    if marker in name:
+        index = name.split(marker, 1)[1].split(".", 1)[0]
+        if index.isdigit():
+            return n_layers - int(index)
+    return 0
 
 
 def precision(device: Any) -> tuple[Any, Any]:

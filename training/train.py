@@ -61,6 +61,7 @@ class TrainParams:
     # work on a CPU and keeps rare-word vectors from drifting on small data.
     freeze_embeddings: bool = True
     freeze_layers: int = 0  # also freeze this many bottom encoder layers (faster on a CPU)
+    layer_decay: float = 1.0  # < 1: lower encoder layers learn at geometrically smaller rates
 
 
 @dataclass(frozen=True)
@@ -194,6 +195,9 @@ def check_params(params: TrainParams) -> None:
     if params.schedule not in ("linear", "cosine"):
         raise DataError(f"schedule must be 'linear' or 'cosine', got {params.schedule!r}")
     check_threads(params.threads)
+    if not 0 < params.layer_decay <= 1:
+        raise DataError("layer decay (TrainParams.layer_decay; the accuracy benchmark's "
+                        f"--layer-decay) must be in (0, 1], got {params.layer_decay}")
     if not 0 <= params.label_smoothing < 1:
         raise DataError("label smoothing (TrainParams.label_smoothing; the accuracy benchmark's "
                         f"--label-smoothing) must be in [0, 1), got {params.label_smoothing}")

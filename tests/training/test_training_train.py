@@ -86,6 +86,9 @@ def test_too_few_examples_and_bad_params_are_refused(config: Config, engine,
     with pytest.raises(DataError, match=r"label smoothing .* must be in \[0, 1\)"):
         train_version(config, engine, ok, replace(FAST, label_smoothing=1.0), now=NOW,
                       progress=False)
+    with pytest.raises(DataError, match=r"layer decay .* must be in \(0, 1\]"):
+        train_version(config, engine, ok, replace(FAST, layer_decay=0.0), now=NOW,
+                      progress=False)
     with pytest.raises(ModelError, match="not a folder"):
         train_version(config, engine, ok, FAST, now=NOW, base_model="./no/such/dir",
                       progress=False)
@@ -198,3 +201,41 @@ def test_label_smoothing_and_class_weights_reach_the_loss(tiny_base: Path) -> No
     plain, _ = make_loop(model, tokenizer, texts, [head], targets,
                          replace(FAST, class_weights=False), torch.device("cpu"), 2)
     assert plain.loss_fns[0].label_smoothing == 0.0 and plain.loss_fns[0].weight is None
+
+
+def test_layer_decay_gives_lower_layers_smaller_learning_rates(tiny_base: Path) -> None:
+    import torch
+
+    from monitor.scoring.base_model import load_base_for_classification, resolve_base_model
+    from training.loop import Head, make_loop
+
+    model, tokenizer = load_base_for_classification(resolve_base_model(str(tiny_base)),
+                                                    SENTIMENT_LABELS)
+    n_layers = len(model.base_model.encoder.layer)
+    texts, targets = ["acme misses", "board meets"], [[0, 1]]
+    params = replace(FAST, lr=1e-3, layer_decay=0.5)
+    loop, _ = make_loop(model, tokenizer, texts, [Head("sentiment", SENTIMENT_LABELS)],
+                        targets, params, torch.device("cpu"), 2)
+    # The scheduler starts in warm-up, so compare the rates it was given, not the current ones.
+    rate = {id(p): g["initial_lr"] for g in loop.optimizer.param_groups for p in g["params"]}
+    named = dict(model.named_parameters())
+
+    def lr_of(name: str) -> float:
+        return rate[id(named[name])]
+
+    assert lr_of("classifier.weight") == pytest.approx(1e-3)
+    top = f"bert.encoder.layer.{n_layers - 1}.attention.self.query.weight"
+    assert lr_of(top) == pytest.approx(1e-3 * 0.5)
+    assert lr_of("bert.encoder.layer.0.attention.self.query.weight") == pytest.approx(
+        1e-3 * 0.5 ** n_layers)
+    assert lr_of("bert.embeddings.position_embeddings.weight") == pytest.approx(
+        1e-3 * 0.5 ** (n_layers + 1))
+    # Frozen word embeddings are in no group; biases and LayerNorms keep no weight decay.
+    assert id(named["bert.embeddings.word_embeddings.weight"]) not in rate
+    decays = {id(p): g["weight_decay"] for g in loop.optimizer.param_groups
+              for p in g["params"]}
+    assert decays[id(named[top.replace("weight", "bias")])] == 0.0
+    assert decays[id(named[top])] == FAST.weight_decay
+    plain, _ = make_loop(model, tokenizer, texts, [Head("sentiment", SENTIMENT_LABELS)],
+                         targets, FAST, torch.device("cpu"), 2)
+    assert {g["initial_lr"] for g in plain.optimizer.param_groups} == {FAST.lr}
