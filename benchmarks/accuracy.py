@@ -32,7 +32,6 @@ from monitor.types import SENTIMENT_LABELS  # noqa: E402
 from training.adapt import AdaptParams  # noqa: E402
 from training.data import Example, load_labelled, stratified_split  # noqa: E402
 from training.evaluate import (  # noqa: E402
-    evaluate_examples,
     format_metrics,
     metrics_report,
     predict_proba,
@@ -190,12 +189,8 @@ def run_dataset(ds: Dataset, params: TrainParams, *, quick: bool, max_train: int
     for extra in augment:
         train += [e for e in _split(extra)[0] if e.text not in seen]
     random.Random(params.seed).shuffle(train)
-    started = time.monotonic()
-    base = resolve_base_model(base_model)
-    model, tokenizer = load_base_for_classification(base, ds.labels, seed=params.seed)
-    result = fit(model, tokenizer, train, val, ds.labels, params, progress=True)
-    seconds = time.monotonic() - started
-    metrics = test_metrics(result.model, tokenizer, test, ds, params.max_length)
+    result, tokenizer, metrics = _fit_and_test(ds, train, val, test, params, base_model)
+    seconds = result.seconds
     base_metrics = baseline(train + val, test, ds.labels, skip=no_baseline)
     out = [{"name": ds.name, "target": ds.target, "n_train": len(train), "n_val": len(val),
             "n_test": len(test), "seconds": seconds, "best_epoch": result.best_epoch,
@@ -226,17 +221,21 @@ def run_student(ds: Dataset, teacher: Any, tokenizer: Any, train: list[Example],
           f"{min_confidence}: {found.counts(ds.labels)}", flush=True)
     rows = train + list(found.examples)
     random.Random(params.seed).shuffle(rows)
-    model, tokenizer = load_base_for_classification(resolve_base_model(base_model), ds.labels,
-                                                    seed=params.seed)
-    result = fit(model, tokenizer, rows, val, ds.labels, params, progress=True)
-    metrics = evaluate_examples(result.model, tokenizer, [e.text for e in test],
-                                [e.label for e in test], ds.labels,
-                                max_length=params.max_length)
+    result, _, metrics = _fit_and_test(ds, rows, val, test, params, base_model)
     print(format_metrics(metrics), flush=True)
     return {"name": f"{ds.name} student", "target": ds.target, "n_train": len(rows),
             "n_val": len(val), "n_test": len(test),
             "seconds": teacher_seconds + time.monotonic() - started,
             "best_epoch": result.best_epoch, "metrics": metrics}
+
+
+def _fit_and_test(ds: Dataset, train: list[Example], val: list[Example], test: list[Example],
+                  params: TrainParams, base_model: str) -> tuple[Any, Any, dict]:
+    """(FitResult, tokenizer, held-out metrics) of one fine-tune from the base."""
+    model, tokenizer = load_base_for_classification(resolve_base_model(base_model), ds.labels,
+                                                    seed=params.seed)
+    result = fit(model, tokenizer, train, val, ds.labels, params, progress=True)
+    return result, tokenizer, test_metrics(result.model, tokenizer, test, ds, params.max_length)
 
 
 def test_metrics(model: Any, tokenizer: Any, test: list[Example], ds: Dataset,
