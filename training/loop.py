@@ -209,6 +209,9 @@ def _param_groups(model: Any, weight_decay: float, lr: float,
                   layer_decay: float = 1.0) -> list[dict[str, Any]]:
     """Parameter groups keyed by (learning-rate scale, decays?)."""
     n_layers = len(getattr(getattr(model.base_model, "encoder", None), "layer", ()))
+    if layer_decay != 1.0 and not n_layers:
+        log.warning("layer_decay applies to the embeddings only: %s has no encoder.layer list",
+                    type(model).__name__)
     groups: dict[tuple[float, bool], list[Any]] = {}
     for name, p in model.named_parameters():
         if not p.requires_grad:
