@@ -24,8 +24,8 @@ from monitor.scoring.base_model import BaseModelSpec, from_pretrained, sha256_fi
 from training.loop import (
     check_threads,
     length_grouped_batches,
-    optimizer_step,
     precision,
+    run_epoch,
     scheduled_adamw,
     setup_threads,
 )
@@ -127,23 +127,19 @@ def _train_mlm(mlm: Any, tokenizer: Any, texts: Sequence[str], params: AdaptPara
                                            warmup_ratio=params.warmup_ratio)
     autocast, scaler = precision(device)
     trainable = list(mlm.parameters())
+
+    def batch_loss(idx: list[int]) -> Any:
+        batch = collate([{"input_ids": enc[i]} for i in idx]).to(device)
+        if not bool((batch["labels"] != -100).any()):
+            return None  # nothing masked (a few short texts): the loss would be NaN
+        with autocast:
+            return mlm(**batch).loss
+
     losses: list[float] = []
     for epoch in range(1, params.epochs + 1):
-        batches = length_grouped_batches(lengths, batch_size, generator)
-        bar = tqdm(batches, desc=f"adapt epoch {epoch}/{params.epochs}", unit="batch",
-                   disable=not progress, leave=False)
-        total, counted = 0.0, 0
-        for idx in bar:
-            batch = collate([{"input_ids": enc[i]} for i in idx]).to(device)
-            if not bool((batch["labels"] != -100).any()):
-                continue  # nothing masked (a few short texts): the loss would be NaN
-            with autocast:
-                loss = mlm(**batch).loss
-            optimizer_step(loss, optimizer, scheduler, scaler, trainable)
-            total, counted = total + loss.detach().item(), counted + 1
-            bar.set_postfix(loss=f"{total / counted:.4f}")
-        bar.close()
-        losses.append(total / max(counted, 1))
+        losses.append(run_epoch(length_grouped_batches(lengths, batch_size, generator),
+                                batch_loss, optimizer, scheduler, scaler, trainable,
+                                f"adapt epoch {epoch}/{params.epochs}", progress))
         line = f"adapt epoch {epoch}: masked-LM loss {losses[-1]:.4f}"
         log.info("%s", line)
         if progress:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -118,29 +118,43 @@ def _batch_loss(loop: Loop, logits: Any, idx: list[int]) -> Any:
 
 def train_epoch(loop: Loop, batches: list[list[int]], desc: str, progress: bool) -> float:
     """One pass over the batches; returns the mean training loss."""
-    from tqdm.auto import tqdm
 
-    bar = tqdm(batches, desc=desc, unit="batch", disable=not progress, leave=False)
-    running = 0.0
-    trainable = [p for p in loop.model.parameters() if p.requires_grad]
-    for step, idx in enumerate(bar, start=1):
+    def batch_loss(idx: list[int]) -> Any:
         batch = loop.tokenizer.pad({"input_ids": [loop.enc["input_ids"][i] for i in idx],
                                     "attention_mask": [loop.enc["attention_mask"][i]
                                                        for i in idx]},
                                    return_tensors="pt").to(loop.device)
         with loop.autocast:
             logits = loop.model(**batch).logits
-        loss = _batch_loss(loop, logits, idx)
-        if loss is None:  # a batch without any label (cannot happen with labelled rows)
+        return _batch_loss(loop, logits, idx)  # None: no label in the batch (cannot happen)
+
+    trainable = [p for p in loop.model.parameters() if p.requires_grad]
+    return run_epoch(batches, batch_loss, loop.optimizer, loop.scheduler, loop.scaler,
+                     trainable, desc, progress)
+
+
+def run_epoch(batches: Sequence[list[int]], batch_loss: Callable[[list[int]], Any],
+              optimizer: Any, scheduler: Any, scaler: Any, trainable: Sequence[Any], desc: str,
+              progress: bool) -> float:
+    """One optimiser pass with a progress bar: batch_loss(indices) gives a batch's loss, or
+    None to skip the batch; returns the mean loss of the batches stepped on. Fine-tuning and
+    domain adaptation differ only in how a batch becomes a loss."""
+    from tqdm.auto import tqdm
+
+    bar = tqdm(batches, desc=desc, unit="batch", disable=not progress, leave=False)
+    total, counted = 0.0, 0
+    for idx in bar:
+        loss = batch_loss(idx)
+        if loss is None:
             continue
-        optimizer_step(loss, loop.optimizer, loop.scheduler, loop.scaler, trainable)
-        running += loss.detach().item()
-        bar.set_postfix(loss=f"{running / step:.4f}")
+        _optimizer_step(loss, optimizer, scheduler, scaler, trainable)
+        total, counted = total + loss.detach().item(), counted + 1
+        bar.set_postfix(loss=f"{total / counted:.4f}")
     bar.close()
-    return running / max(len(batches), 1)
+    return total / max(counted, 1)
 
 
-def optimizer_step(loss: Any, optimizer: Any, scheduler: Any, scaler: Any,
+def _optimizer_step(loss: Any, optimizer: Any, scheduler: Any, scaler: Any,
                    trainable: Sequence[Any]) -> None:
     """Backward through the (possibly scaled) loss, clip the gradient norm at 1, step the
     optimiser and the learning-rate schedule."""
