@@ -16,15 +16,36 @@ from pathlib import Path
 
 from training.bootstrap import fillers as f
 from training.bootstrap.templates import TEMPLATES
+from training.bootstrap.tweets import TWEET_TEMPLATES
 
 OUTPUT = Path(__file__).with_name("bootstrap.csv")
 SEED = 20261128
-PER_CELL = 28  # rows per (topic, sentiment): 20 topics x 3 sentiments x 28 = 1,680 rows
+PER_CELL = 28  # headline rows per (topic, sentiment)
+# News-feed post rows per (topic, sentiment): neutral news is the most varied kind, so it
+# gets the most rows (44 % of the set is neutral).
+TWEETS_PER_CELL = {"negative": 14, "neutral": 36, "positive": 14}
+# Broad topics span more kinds of story than narrow ones (IPO, Dividend), and a news stream
+# carries more of them: twice the post rows, so that the model does not under-call them.
+BROAD_TOPICS = {"Company | Product News": 2, "Stock Commentary": 2, "General News | Opinion": 2,
+                "Macro": 2}
+# In all: 16 topics x (42 + 42 + 64) + 4 broad topics x (56 + 56 + 100) = 3,216 rows.
 SENTIMENTS = ("negative", "neutral", "positive")
 # Light wire-style decoration so the model does not learn that headlines are always bare.
 WRAPPERS = ("{t}", "{t}", "{t}", "{t}", "UPDATE 1-{t}", "{t} - sources", "BRIEF-{t}", "{t}.",
             "{t} | Markets Wrap")
+TWEET_WRAPPERS = ("{t}", "{t}", "{t}", "{t}", "{t}", "{t} #stocks #investing",
+                  "{t} #economy #markets", "WATCH: {t}", "{t} (via @newsdesk)", "{t}.")
 _SLOT = re.compile(r"\{(\w+)\}")
+# Slots whose value depends on another slot of the sentence, filled after it.
+_DEPENDENT = {"co2": "co", "country2": "country", "person2": "person", "pt2": "pt",
+              "tk": "co", "tk2": "co2"}
+
+
+def ticker(company: str) -> str:
+    """A cashtag symbol for a fictional company: "Northwind Robotics" -> "NOR"."""
+    words = company.split()
+    symbol = words[0][:2] + words[1][0] if len(words) > 1 else words[0][:3]
+    return symbol.upper()
 
 
 def _amount(rng: random.Random) -> str:
@@ -44,13 +65,16 @@ def _fill(slot: str, rng: random.Random, used: dict[str, str]) -> str:
     }
     if slot in simple:
         return rng.choice(simple[slot])
-    if slot in ("co2", "country2"):
-        pool = f.COMPANIES if slot == "co2" else f.COUNTRIES
+    if slot in ("co2", "country2", "person2"):
+        pool = {"co2": f.COMPANIES, "country2": f.COUNTRIES, "person2": f.PEOPLE}[slot]
         return rng.choice([x for x in pool if x != used.get(slot[:-1])])
+    if slot in ("tk", "tk2"):  # the ticker of the sentence's company, else of any company
+        return ticker(used.get(_DEPENDENT[slot]) or rng.choice(f.COMPANIES))
     if slot == "pt":
         return str(rng.randint(20, 400))
     if slot == "pt2":  # the other end of a target change: 10-40% away from pt
-        return str(max(5, int(int(used["pt"]) * rng.uniform(0.6, 0.9))))
+        return str(max(5, int(int(used.get("pt") or rng.randint(20, 400))
+                              * rng.uniform(0.6, 0.9))))
     numbers = {
         "pct": lambda: f"{rng.randint(3, 45)}",
         "small": lambda: f"{rng.randint(1, 9)}",
@@ -59,21 +83,27 @@ def _fill(slot: str, rng: random.Random, used: dict[str, str]) -> str:
         "cents": lambda: f"{rng.randint(5, 250) / 100:.2f}",
         "year": lambda: rng.choice(("2026", "2027", "2028")),
         "n": lambda: str(rng.randint(2, 30)),
+        "eps": lambda: f"{rng.randint(5, 600) / 100:.2f}",
+        "rev": lambda: rng.choice((f"{rng.randint(120, 990)}.{rng.randint(1, 99):02d}M",
+                                   f"{rng.randint(11, 98) / 10:.1f}B")),
     }
+    if slot.startswith("rate"):  # rate, rate2, rate3: independent percentages like 8.6
+        return f"{rng.randint(1, 120) / 10:.1f}"
     if slot in numbers:
         return numbers[slot]()
     raise KeyError(f"template slot {{{slot}}} has no filler")
 
 
-def render(template: str, rng: random.Random) -> str:
+def render(template: str, rng: random.Random, wrappers: tuple[str, ...] = WRAPPERS) -> str:
     used: dict[str, str] = {}
     slots = _SLOT.findall(template)
     # Fill the base slot before its partner ("{pt2} from {pt}"): partners depend on it.
-    for slot in sorted(slots, key=lambda s: s.endswith("2")):
+    for slot in sorted(slots, key=lambda s: s in _DEPENDENT):
         if slot not in used:
             used[slot] = _fill(slot, rng, used)
     text = _SLOT.sub(lambda m: used[m.group(1)], template)
-    return rng.choice(WRAPPERS).format(t=text)
+    text = text[0].upper() + text[1:]  # "the Fed chair says ..." opens a sentence
+    return rng.choice(wrappers).format(t=text)
 
 
 def generate(per_cell: int = PER_CELL, seed: int = SEED) -> list[tuple[str, str, str]]:
@@ -83,15 +113,18 @@ def generate(per_cell: int = PER_CELL, seed: int = SEED) -> list[tuple[str, str,
     seen: set[str] = set()
     for topic, by_sentiment in TEMPLATES.items():
         for sentiment in SENTIMENTS:
-            templates = by_sentiment[sentiment]
-            made, tries = 0, 0
-            while made < per_cell and tries < per_cell * 50:
-                text = render(templates[tries % len(templates)], rng)
-                tries += 1
-                if text.lower() not in seen:
-                    seen.add(text.lower())
-                    rows.append((text, sentiment, topic))
-                    made += 1
+            for templates, count, wrappers in (
+                    (by_sentiment[sentiment], per_cell, WRAPPERS),
+                    (TWEET_TEMPLATES[topic][sentiment],
+                     TWEETS_PER_CELL[sentiment] * BROAD_TOPICS.get(topic, 1), TWEET_WRAPPERS)):
+                made, tries = 0, 0
+                while made < count and tries < count * 50:
+                    text = render(templates[tries % len(templates)], rng, wrappers)
+                    tries += 1
+                    if text.lower() not in seen:
+                        seen.add(text.lower())
+                        rows.append((text, sentiment, topic))
+                        made += 1
     return rows
 
 
