@@ -1,13 +1,12 @@
-"""Fetch a feed's bytes: timeouts, size cap, conditional GET, redirects, address policy."""
+"""Fetch a feed's bytes: timeouts, size cap, conditional GET, redirects (each hop through the
+address policy of monitor.ingest.addresses)."""
 
 from __future__ import annotations
 
-import ipaddress
 import logging
-import socket
 import time
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -18,6 +17,14 @@ import httpx
 
 from monitor.config import FetchConfig
 from monitor.errors import FetchError
+from monitor.ingest.addresses import (
+    AddressCheck,
+    AddressPolicy,
+    Resolver,
+    is_public_address,
+    pinned_transport,
+    resolve_host,
+)
 from monitor.types import FetchResult
 
 log = logging.getLogger(__name__)
@@ -27,8 +34,6 @@ PERMANENT_REDIRECTS = frozenset({301, 308})
 RETRY_AFTER_STATUSES = frozenset({429, 503})
 _CHUNK = 64 * 1024
 
-Resolver = Callable[[str, int], list[str]]
-
 
 class Fetcher(Protocol):
     """Gets one feed document; raises FetchError with a readable message on failure."""
@@ -37,53 +42,6 @@ class Fetcher(Protocol):
               last_modified: str | None = None) -> FetchResult: ...
 
     def close(self) -> None: ...
-
-
-def resolve_host(host: str, port: int) -> list[str]:
-    """Every IP address host resolves to (the system resolver, as the HTTP client will use)."""
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as err:
-        raise FetchError(f"cannot resolve host {host!r}: {err}") from None
-    return sorted({str(info[4][0]) for info in infos})
-
-
-def is_public_address(address: str) -> bool:
-    """True for a globally routable unicast address; False for private, loopback, link-local,
-    reserved, multicast, unspecified or shared (CGNAT) space, IPv4-mapped IPv6 included."""
-    ip = ipaddress.ip_address(address.split("%", 1)[0])  # drop an IPv6 zone id
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
-
-
-def check_url_allowed(url: str, config: FetchConfig, resolver: Resolver = resolve_host) -> None:
-    """Refuse schemes we do not fetch and hosts that resolve to non-public addresses.
-
-    Every resolved address is checked: one private address among public ones is enough to
-    refuse, since the client may connect to any of them.
-    """
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    if scheme == "file":
-        if not config.allow_private_addresses:
-            raise FetchError(f"refusing file URL {url}: local files are only read when "
-                             "[fetch] allow_private_addresses = true")
-        return
-    if scheme not in ("http", "https"):
-        raise FetchError(f"unsupported URL scheme {scheme or '(none)'!r} in {url!r}; "
-                         "feeds must be http:// or https:// URLs")
-    if not parts.hostname:
-        raise FetchError(f"URL {url!r} has no host name")
-    if config.allow_private_addresses:
-        return
-    port = parts.port or (443 if scheme == "https" else 80)
-    for address in resolver(parts.hostname, port):
-        if not is_public_address(address):
-            raise FetchError(
-                f"refusing {url}: host {parts.hostname} resolves to the non-public address "
-                f"{address}; set [fetch] allow_private_addresses = true to allow feeds on "
-                "local networks")
 
 
 def parse_retry_after(value: str | None, now: datetime) -> float | None:
@@ -107,19 +65,21 @@ class HttpFetcher:
     """The httpx implementation of Fetcher; one instance is safe to share between threads."""
 
     def __init__(self, config: FetchConfig, *, resolver: Resolver = resolve_host,
+                 is_public: AddressCheck = is_public_address,
                  transport: httpx.BaseTransport | None = None) -> None:
         self.config = config
-        self._resolver = resolver
+        self._policy = AddressPolicy(config.allow_private_addresses, resolver, is_public)
         timeout = httpx.Timeout(connect=config.connect_timeout, read=config.read_timeout,
                                 write=config.read_timeout, pool=config.connect_timeout)
+        limits = httpx.Limits(max_connections=256, max_keepalive_connections=64)
         self._client = httpx.Client(
-            timeout=timeout, follow_redirects=False, transport=transport,
+            timeout=timeout, follow_redirects=False,
+            transport=transport or pinned_transport(self._policy, limits),
             headers={"User-Agent": config.user_agent,
                      "Accept": "application/rss+xml, application/atom+xml, "
                                "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"},
             # Settings come from the config only (house rule), not HTTP_PROXY/SSL_* env vars.
-            trust_env=False,
-            limits=httpx.Limits(max_connections=256, max_keepalive_connections=64))
+            trust_env=False)
 
     def close(self) -> None:
         self._client.close()
@@ -133,7 +93,7 @@ class HttpFetcher:
     def fetch(self, url: str, *, etag: str | None = None,
               last_modified: str | None = None) -> FetchResult:
         if urlsplit(url).scheme.lower() == "file":
-            check_url_allowed(url, self.config, self._resolver)
+            self._policy.check_url(url)
             return read_file_url(url, self.config.max_body_bytes, etag)
         deadline = time.monotonic() + self.config.total_timeout
         conditional = {}
@@ -146,7 +106,7 @@ class HttpFetcher:
         still_permanent = True
         current = url
         while True:
-            check_url_allowed(current, self.config, self._resolver)
+            self._policy.check_url(current)  # the clear error before any request is made
             status, headers, body = self._get(current, conditional, deadline)
             if status in REDIRECT_STATUSES and headers.get("location"):
                 target = urljoin(current, headers["location"].strip())

@@ -12,12 +12,8 @@ from ingest_helpers import FeedServer, Reply, item, rss
 
 from monitor.config import FetchConfig
 from monitor.errors import FetchError
-from monitor.ingest.fetch import (
-    HttpFetcher,
-    check_url_allowed,
-    is_public_address,
-    parse_retry_after,
-)
+from monitor.ingest.addresses import AddressPolicy, is_public_address
+from monitor.ingest.fetch import HttpFetcher, parse_retry_after
 from tests.conftest import NOW
 
 
@@ -35,27 +31,25 @@ def test_public_addresses(address: str) -> None:
 
 
 def test_every_resolved_address_is_checked() -> None:
-    config = FetchConfig(allow_private_addresses=False)
-
     def resolver(host: str, port: int) -> list[str]:
         return ["8.8.8.8", "10.0.0.5"]  # one private address among public ones
 
     with pytest.raises(FetchError, match="non-public address 10.0.0.5"):
-        check_url_allowed("https://feeds.example.com/rss", config, resolver)
-    check_url_allowed("https://feeds.example.com/rss", config, lambda h, p: ["8.8.8.8"])
+        AddressPolicy(False, resolver).check_url("https://feeds.example.com/rss")
+    AddressPolicy(False, lambda h, p: ["8.8.8.8"]).check_url("https://feeds.example.com/rss")
 
 
 @pytest.mark.parametrize("url", ["ftp://example.com/feed", "javascript:alert(1)",
                                  "gopher://x/", "feed.xml"])
 def test_only_http_schemes(url: str) -> None:
     with pytest.raises(FetchError, match="scheme"):
-        check_url_allowed(url, FetchConfig(allow_private_addresses=True))
+        AddressPolicy(allow_private=True).check_url(url)
 
 
 def test_file_urls_only_when_allowed() -> None:
     with pytest.raises(FetchError, match="allow_private_addresses"):
-        check_url_allowed("file:///etc/passwd", FetchConfig(allow_private_addresses=False))
-    check_url_allowed("file:///tmp/feed.xml", FetchConfig(allow_private_addresses=True))
+        AddressPolicy(allow_private=False).check_url("file:///etc/passwd")
+    AddressPolicy(allow_private=True).check_url("file:///tmp/feed.xml")
 
 
 def test_retry_after_seconds_and_http_dates() -> None:
@@ -143,21 +137,60 @@ def test_gzip_bomb_is_stopped_by_the_cap_on_decompressed_bytes(feed_server: Feed
         fetcher.fetch(url)
 
 
+def _only_127_0_0_1_is_public(address: str) -> bool:
+    """Stands in for is_public_address so that our server on 127.0.0.1 plays a public host
+    and every other address a private one."""
+    return address == "127.0.0.1"
+
+
+def _policy_config() -> FetchConfig:
+    return FetchConfig(allow_private_addresses=False, connect_timeout=0.5, read_timeout=0.5)
+
+
 def test_each_redirect_hop_is_checked_against_the_address_policy(
         feed_server: FeedServer) -> None:
-    """A public-looking first hop that redirects to a private host is refused at that hop.
+    """A public first hop that redirects to a private host is refused at that hop.
 
-    The resolver stands in for DNS: it calls 127.0.0.1 public and 'localhost' private, so
-    the first request really reaches our server and the second is refused before it is made.
+    The resolver stands in for DNS: public.test is our server, internal.test a private
+    address, so the first request really reaches the server and the second is refused
+    before it is made.
     """
-    def resolver(host: str, port: int) -> list[str]:
-        return ["127.0.0.1"] if host == "localhost" else ["93.184.216.34"]
-
+    names = {"public.test": ["127.0.0.1"], "internal.test": ["127.0.0.2"]}
     feed_server.set("/hop", Reply(status=302, headers={
-        "Location": f"http://localhost:{feed_server.port}/internal"}))
+        "Location": f"http://internal.test:{feed_server.port}/internal"}))
     feed_server.set("/internal", Reply(body=rss(item(1))))
-    config = FetchConfig(allow_private_addresses=False, connect_timeout=0.5, read_timeout=0.5)
-    with HttpFetcher(config, resolver=resolver) as fetcher, pytest.raises(
-            FetchError, match="localhost resolves to the non-public address 127.0.0.1"):
-        fetcher.fetch(feed_server.url("/hop"))
+    with HttpFetcher(_policy_config(), resolver=lambda h, p: names[h],
+                     is_public=_only_127_0_0_1_is_public) as fetcher, pytest.raises(
+            FetchError, match="internal.test resolves to the non-public address 127.0.0.2"):
+        fetcher.fetch(f"http://public.test:{feed_server.port}/hop")
     assert feed_server.hits["/hop"] == 1 and feed_server.hits["/internal"] == 0
+
+
+def test_the_connection_goes_only_to_the_address_that_was_checked(
+        feed_server: FeedServer) -> None:
+    """The client does not resolve the name again: feeds.test exists only in our resolver,
+    and the first of its addresses (nothing listens there) fails over to the second."""
+    url = feed_server.set("/f", Reply(body=rss(item(1)))).replace("127.0.0.1", "feeds.test")
+    asked: list[str] = []
+
+    def resolver(host: str, port: int) -> list[str]:
+        asked.append(host)
+        return ["127.0.0.3", "127.0.0.1"]
+
+    with HttpFetcher(_policy_config(), resolver=resolver,
+                     is_public=lambda a: a.startswith("127.")) as fetcher:
+        result = fetcher.fetch(url)
+    assert b"<rss" in result.body and feed_server.hits["/f"] == 1
+    assert asked == ["feeds.test", "feeds.test"]  # the URL check, then the connection
+
+
+def test_dns_rebinding_between_check_and_connect_is_refused(feed_server: FeedServer) -> None:
+    """A DNS server that answers a public address for the check and a private one for the
+    connection (DNS rebinding) gets nothing: the connection is checked again and refused."""
+    url = feed_server.set("/f", Reply(body=rss(item(1)))).replace("127.0.0.1", "feeds.test")
+    answers = [["127.0.0.1"], ["10.0.0.7"]]
+    with HttpFetcher(_policy_config(), resolver=lambda h, p: answers.pop(0),
+                     is_public=_only_127_0_0_1_is_public) as fetcher, pytest.raises(
+            FetchError, match="feeds.test resolves to the non-public address 10.0.0.7"):
+        fetcher.fetch(url)
+    assert feed_server.hits["/f"] == 0 and not answers
