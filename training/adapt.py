@@ -27,7 +27,6 @@ from training.loop import (
     precision,
     run_epoch,
     scheduled_adamw,
-    setup_threads,
 )
 
 log = logging.getLogger(__name__)
@@ -82,19 +81,18 @@ def adapt(base: BaseModelSpec, texts: Sequence[str], out: Path, params: AdaptPar
     which masked-LM does not train) and tokenizer are saved to out with a card."""
     from transformers import AutoModelForMaskedLM, AutoTokenizer, set_seed
 
-    from training.train import pick_device
+    from training.train import training_device
 
     check_adapt(texts, params, out)
     started = time.monotonic()
     set_seed(params.seed)
-    device = device or pick_device()
-    if device.type == "cpu":
-        setup_threads(params.threads)
+    # Masked-LM batches are cheaper than classification ones: a bigger default on a GPU.
+    device, batch_size = training_device(device, params.threads, params.batch_size,
+                                         gpu_batch=128)
     tokenizer = from_pretrained(AutoTokenizer, base)
     # A sentence encoder ships no masked-LM head: transformers adds a fresh one (its output
     # matrix tied to the word embeddings); its report of the new weights is silenced.
     mlm = from_pretrained(AutoModelForMaskedLM, base, quiet=True).to(device).train()
-    batch_size = params.batch_size or (128 if device.type == "cuda" else 32)
     losses = _train_mlm(mlm, tokenizer, texts, params, batch_size, device, progress)
     _save_encoder(base, mlm, tokenizer, out)
     seconds = time.monotonic() - started

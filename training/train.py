@@ -104,6 +104,16 @@ def pick_device(preference: str = "auto") -> Any:
     return torch.device("cpu")
 
 
+def training_device(device: Any, threads: int | None, batch_size: int | None, *,
+                    gpu_batch: int) -> tuple[Any, int]:
+    """(device, batch size) for a training run: the given device or the best present, CPU
+    threads set up, and batch_size or the device's default (gpu_batch on a GPU, else 32)."""
+    device = device or pick_device()
+    if device.type == "cpu":
+        setup_threads(threads)
+    return device, batch_size or (gpu_batch if device.type == "cuda" else 32)
+
+
 def fit(model: Any, tokenizer: Any, train: Sequence[Example], val: Sequence[Example],
         labels: Sequence[str], params: TrainParams, *, device: Any = None,
         progress: bool = True) -> FitResult:
@@ -128,10 +138,8 @@ def fit_heads(model: Any, tokenizer: Any, texts: Sequence[str],
 
     started = time.monotonic()
     set_seed(params.seed)
-    device = device or pick_device()
-    if device.type == "cpu":
-        setup_threads(params.threads)
-    batch_size = params.batch_size or (64 if device.type == "cuda" else 32)
+    device, batch_size = training_device(device, params.threads, params.batch_size,
+                                         gpu_batch=64)
     loop, lengths = make_loop(model, tokenizer, texts, [h for h, _ in heads], targets, params,
                               device, batch_size)
     generator = torch.Generator().manual_seed(params.seed)
