@@ -23,7 +23,8 @@ from monitor.alerts.rules import Rule, rules_from_config
 from monitor.config import Config
 from monitor.errors import AlertError
 from monitor.store import alerts as store
-from monitor.store.stats import bucket_counts, negative_headlines
+from monitor.store.headlines import negative_headlines
+from monitor.store.stats import bucket_counts
 from monitor.types import Alert
 
 log = logging.getLogger(__name__)

@@ -42,60 +42,41 @@ _EPOCH = EPOCH
 
 
 @dataclass(frozen=True)
-class SeriesPoint:
-    """The sentiment index of one scope in one time bucket [bucket_start, bucket_end)."""
+class ScopeCount:
+    """The figures of one scope totalled over one window [start, end) (module docstring)."""
 
     scope_kind: str
     scope_value: str
+    articles: int
+    negative: int
+    negative_share: float
+    sentiment_index: float
+    negative_weight: float
+    negative_mass: float
+
+
+@dataclass(frozen=True)
+class SeriesPoint(ScopeCount):
+    """The same figures for one scope in one time bucket [bucket_start, bucket_end)."""
+
     bucket_start: datetime
     bucket_end: datetime
-    articles: int
-    negative: int
-    negative_share: float
-    sentiment_index: float
-    negative_weight: float
-    negative_mass: float
-
-
-@dataclass(frozen=True)
-class ScopeCount:
-    """The same figures as SeriesPoint, totalled over one window [start, end) per scope."""
-
-    scope_kind: str
-    scope_value: str
-    articles: int
-    negative: int
-    negative_share: float
-    sentiment_index: float
-    negative_weight: float
-    negative_mass: float
-
-
-@dataclass(frozen=True)
-class Headline:
-    """A negative article that drove a window: what an alert shows as evidence."""
-
-    article_id: int
-    title: str
-    link: str | None
-    published_at: datetime
-    p_negative: float
-    feed: str
-    topic: str | None
 
 
 def _epoch(dt: datetime) -> int:
     return int((dt - _EPOCH).total_seconds())
 
 
-def _check_window(start: datetime, end: datetime) -> None:
+def check_window(start: datetime, end: datetime) -> None:
+    """StoreError unless [start, end) is a non-empty window of aware datetimes."""
     if start.tzinfo is None or end.tzinfo is None:
         raise StoreError("sentiment statistics need aware UTC start/end datetimes")
     if end <= start:
         raise StoreError(f"empty statistics window: end {end} is not after start {start}")
 
 
-def _scope_column(kind: str) -> ColumnElement[Any] | None:
+def scope_column(kind: str) -> ColumnElement[Any] | None:
+    """The articles column a scope kind groups by (None for "all"); StoreError if unknown."""
     if kind == "all":
         return None
     if kind == "topic":
@@ -131,7 +112,7 @@ def _scoped_query(conn: Connection, select_cols: list[Any], *, start: datetime, 
                   scope_kind: str,
                   scope_values: Sequence[str] | None) -> tuple[Any, dict[int, str]]:
     """A SELECT over scored articles in [start, end) restricted to the scope values."""
-    col = _scope_column(scope_kind)
+    col = scope_column(scope_kind)
     q = select(*select_cols).where(articles.c.published_at >= start,
                                    articles.c.published_at < end,
                                    articles.c.sentiment.is_not(None))
@@ -257,7 +238,7 @@ def scope_counts(conn: Connection, *, start: datetime, end: datetime, scope_kind
     Whole hours come from the hourly rollups, partial edge hours from the articles; the
     figures are those of _raw_scope_counts up to float rounding in the last digits.
     """
-    _check_window(start, end)
+    check_window(start, end)
     combined = _with_rollups(conn, start=start, end=end, scope_kind=scope_kind,
                              scope_values=scope_values, bucket_s=None, origin=_EPOCH)
     if combined is None:
@@ -275,7 +256,7 @@ def _raw_scope_counts(conn: Connection, *, start: datetime, end: datetime,
                       scope_kind: str = "all",
                       scope_values: Sequence[str] | None = None) -> list[ScopeCount]:
     """scope_counts computed from the articles alone (the reference definition)."""
-    _check_window(start, end)
+    check_window(start, end)
     if scope_values is not None and not scope_values:
         return []
     q, names = _scoped_query(conn, _figures(), start=start, end=end,
@@ -290,7 +271,7 @@ def _raw_scope_counts(conn: Connection, *, start: datetime, end: datetime,
 # ---------------------------------------------------------------- rollups + raw edges
 def _bucket_args(start: datetime, end: datetime, bucket_minutes: float,
                  origin: datetime | None) -> tuple[int, datetime]:
-    _check_window(start, end)
+    check_window(start, end)
     bucket_s = int(round(bucket_minutes * 60))
     if bucket_s < 1:
         raise StoreError(f"bucket_minutes must be at least 1 second, got {bucket_minutes}")
@@ -306,7 +287,7 @@ def _with_rollups(conn: Connection, *, start: datetime, end: datetime, scope_kin
     """Non-empty figures per scope value (and bucket): rollups for the whole hours inside
     [start, end), articles for the partial hours at its edges. None when the window holds
     no whole hour (the raw query is then as cheap)."""
-    _scope_column(scope_kind)  # validates the kind
+    scope_column(scope_kind)  # validates the kind
     first, last = rollups.ceil_hour(start), rollups.floor_hour(end)
     if last <= first:
         return None
@@ -369,29 +350,3 @@ def _summed_figures(row: RollupRow) -> dict[str, Any]:
             "negative_share": row.negatives / n if n else 0.0,
             "sentiment_index": row.sum_index / n if n else 0.0,
             "negative_weight": row.negative_weight, "negative_mass": row.negative_mass}
-
-
-def negative_headlines(conn: Connection, *, start: datetime, end: datetime, scope_kind: str,
-                       scope_value: str, limit: int = 5) -> list[Headline]:
-    """The most confidently negative scored articles of one scope in [start, end)."""
-    _check_window(start, end)
-    q = (select(articles.c.id, articles.c.title, articles.c.link, articles.c.published_at,
-                articles.c.p_negative, articles.c.sentiment_confidence, articles.c.topic,
-                feeds.c.name.label("feed"))
-         .join(feeds, feeds.c.id == articles.c.feed_id)
-         .where(articles.c.published_at >= start, articles.c.published_at < end,
-                articles.c.sentiment == "negative"))
-    if scope_kind == "topic":
-        q = q.where(articles.c.topic == scope_value)
-    elif scope_kind == "feed":
-        q = q.where(feeds.c.name == scope_value)
-    else:
-        _scope_column(scope_kind)  # validates the kind
-    q = q.order_by(func.coalesce(articles.c.p_negative, articles.c.sentiment_confidence).desc(),
-                   articles.c.published_at.desc(), articles.c.id).limit(limit)
-    return [Headline(article_id=int(r.id), title=r.title, link=r.link,
-                     published_at=r.published_at,
-                     p_negative=float(r.p_negative if r.p_negative is not None
-                                      else r.sentiment_confidence or 0.0),
-                     feed=r.feed, topic=r.topic)
-            for r in conn.execute(q)]

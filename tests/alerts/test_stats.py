@@ -1,4 +1,5 @@
-"""The sentiment index SQL (monitor/store/stats.py) on SQLite and PostgreSQL."""
+"""The sentiment index SQL (monitor/store/stats.py) and the alert evidence query
+(monitor/store/headlines.py) on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -7,12 +8,8 @@ from datetime import timedelta
 import pytest
 
 from monitor.errors import StoreError
-from monitor.store.stats import (
-    bucket_counts,
-    negative_headlines,
-    scope_counts,
-    sentiment_series,
-)
+from monitor.store.headlines import negative_headlines
+from monitor.store.stats import bucket_counts, scope_counts, sentiment_series
 from tests.alerts.helpers import Seed, seed_articles
 from tests.conftest import NOW
 
