@@ -20,6 +20,7 @@ from typing import Any
 
 from monitor import __version__
 from monitor.errors import DataError, ModelError
+from monitor.scoring.artifact import write_wordpiece_vocab
 from monitor.scoring.base_model import BaseModelSpec, from_pretrained, sha256_file
 from training.loop import (
     check_threads,
@@ -157,3 +158,4 @@ def _save_encoder(base: BaseModelSpec, mlm: Any, tokenizer: Any, out: Path) -> N
     out.mkdir(parents=True, exist_ok=True)
     encoder.save_pretrained(out)
     tokenizer.save_pretrained(out)
+    write_wordpiece_vocab(out)

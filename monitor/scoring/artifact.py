@@ -93,6 +93,7 @@ def save_version(model: Any, tokenizer: Any, card: dict[str, Any], dest: Path) -
         tmp.mkdir()
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
+        write_wordpiece_vocab(tmp)
         _drop_unsafe_files(tmp)
         weights = sorted(p.name for p in tmp.iterdir() if p.name.endswith(WEIGHTS_SUFFIX))
         if not weights:
@@ -113,6 +114,25 @@ def save_version(model: Any, tokenizer: Any, card: dict[str, Any], dest: Path) -
     log.info("saved model version %s (%s, %d labels) to %s", full["version"], task,
              len(labels), dest)
     return dest
+
+
+def write_wordpiece_vocab(folder: Path) -> None:
+    """Add vocab.txt (one token per line, in id order) beside a WordPiece tokenizer.json.
+
+    transformers 5 saves the fast tokenizer's tokenizer.json only; BERT tools outside it (and
+    older loaders) look for vocab.txt. Other tokenizer kinds, or a vocabulary with gaps in
+    its ids, are left as they are.
+    """
+    spec_file, vocab_file = folder / "tokenizer.json", folder / "vocab.txt"
+    if vocab_file.exists() or not spec_file.is_file():
+        return
+    model = json.loads(spec_file.read_text(encoding="utf-8")).get("model") or {}
+    if model.get("type") != "WordPiece":
+        return
+    tokens = sorted(model.get("vocab", {}).items(), key=lambda item: item[1])
+    if [i for _, i in tokens] != list(range(len(tokens))):
+        return
+    vocab_file.write_text("".join(f"{token}\n" for token, _ in tokens), encoding="utf-8")
 
 
 def _drop_unsafe_files(folder: Path) -> None:

@@ -32,6 +32,23 @@ def test_round_trip_writes_safetensors_card_and_hashes(make_version: MakeVersion
     assert not loaded.model.training
 
 
+def test_a_version_folder_carries_vocab_txt_for_wordpiece_tools(
+        make_version: MakeVersion) -> None:
+    """transformers 5 writes tokenizer.json only; vocab.txt beside it must give the same
+    token for every id, and a WordPiece tokenizer built from it alone the same ids."""
+    from tokenizers import BertWordPieceTokenizer
+
+    folder = make_version("sentiment", "sentiment-v", seed=1)
+    loaded = load_version(folder)
+    lines = (folder / "vocab.txt").read_text(encoding="utf-8").splitlines()
+    assert lines == loaded.tokenizer.convert_ids_to_tokens(list(range(len(lines))))
+    assert len(lines) == len(loaded.tokenizer.get_vocab())
+    text = "profit warning hits shares"
+    from_vocab = BertWordPieceTokenizer(str(folder / "vocab.txt"), lowercase=True)
+    assert from_vocab.encode(text).ids == loaded.tokenizer(text)["input_ids"]
+    assert "vocab.txt" in json.loads((folder / "card.json").read_text())["files"]
+
+
 def test_save_refuses_existing_folder_and_mismatched_labels(tmp_path: Path,
                                                             make_version: MakeVersion) -> None:
     folder = make_version("sentiment", "s1")

@@ -46,6 +46,7 @@ def test_adapt_learns_and_saves_a_base_that_trains(tiny_base: Path, tmp_path: Pa
     assert card["texts"] == len(TEXTS) and card["hyperparameters"]["epochs"] == 3
     assert card["weights_sha256"] == sha256_file(out / "model.safetensors")
     assert card["created_at"] == NOW.isoformat()
+    assert (out / "vocab.txt").is_file()  # beside tokenizer.json, for WordPiece tools
 
     before, after = _tensors(tiny_base), _tensors(out)
     assert set(after) == set(before)  # an encoder like the base: no masked-LM head saved
