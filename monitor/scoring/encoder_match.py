@@ -74,7 +74,11 @@ def _tokenizer_digests(card: dict[str, Any]) -> dict[str, str]:
 def _same_tokenizer(a: LoadedModel, b: LoadedModel) -> bool:
     da, db = _tokenizer_digests(a.card), _tokenizer_digests(b.card)
     if da or db:
-        return da == db and any(name in da for name in _VOCAB_FILES)
+        # The files both versions have must match, a vocabulary among them (a version saved
+        # before vocab.txt was written beside tokenizer.json still pairs with a newer one).
+        common = da.keys() & db.keys()
+        return (any(name in common for name in _VOCAB_FILES)
+                and all(da[name] == db[name] for name in common))
     # Versions without file digests (built in memory): compare what the tokenisers do.
     return (type(a.tokenizer) is type(b.tokenizer)
             and a.tokenizer.get_vocab() == b.tokenizer.get_vocab())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -104,6 +105,14 @@ def test_shares_encoder_needs_identical_encoder_and_tokenizer(
     other_tok = [load_version(f) for f in make_pair("s3", "t3", other_vocab=True)]
     assert not shares_encoder(*other_tok)
     assert why_not_shared(*other_tok) == "tokenizers differ"
+    # A version saved before vocab.txt was written beside tokenizer.json still pairs.
+    files = {k: v for k, v in same[0].card["files"].items() if k != "vocab.txt"}
+    older = replace(same[0], card={**same[0].card, "files": files})
+    assert "vocab.txt" in same[1].card["files"] and shares_encoder(older, same[1])
+    # ... but not when the files both have differ.
+    files = {**files, "tokenizer.json": "0" * 64}
+    assert why_not_shared(replace(older, card={**older.card, "files": files}),
+                          same[1]) == "tokenizers differ"
     # Two separately initialised models (the ordinary case): not shared.
     lone = load_version(make_pair("s4", "t4", seed=9)[1])
     assert not shares_encoder(same[0], lone)
