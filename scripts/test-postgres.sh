@@ -13,6 +13,7 @@ if [ -z "$pgbin" ]; then
 fi
 run_as=()
 [ "$(id -u)" = 0 ] && run_as=(runuser -u postgres --)
+cd /  # the postgres user may not enter the caller's folder (pg_ctl warns when it cannot)
 if [ "${1:-}" = "--stop" ]; then
   data="${2:?usage: test-postgres.sh --stop DATA_FOLDER}"
   "${run_as[@]}" "$pgbin/pg_ctl" -D "$data" -m fast -w stop >/dev/null
