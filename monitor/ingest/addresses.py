@@ -54,21 +54,20 @@ class AddressPolicy:
     is_public: AddressCheck = is_public_address
 
     def addresses(self, host: str, port: int, url: str) -> list[str]:
-        """Every address of host, all allowed; FetchError naming the first that is not.
+        """Every address of host, all public; FetchError naming the first that is not.
 
         One non-public address among public ones is enough to refuse: a client may connect
-        to any of them.
+        to any of them. (With allow_private the callers skip this: nothing to resolve.)
         """
         found = self.resolver(host, port)
         if not found:
             raise FetchError(f"cannot resolve host {host!r}: no addresses")
-        if not self.allow_private:
-            for address in found:
-                if not self.is_public(address):
-                    raise FetchError(
-                        f"refusing {url}: host {host} resolves to the non-public address "
-                        f"{address}; set [fetch] allow_private_addresses = true to allow "
-                        "feeds on local networks")
+        for address in found:
+            if not self.is_public(address):
+                raise FetchError(
+                    f"refusing {url}: host {host} resolves to the non-public address "
+                    f"{address}; set [fetch] allow_private_addresses = true to allow "
+                    "feeds on local networks")
         return found
 
     def check_url(self, url: str) -> None:
