@@ -348,6 +348,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--label-smoothing", type=float, default=None)
     ap.add_argument("--layer-decay", type=float, default=None,
                     help="layer-wise learning-rate decay (e.g. 0.8; default 1 = none)")
+    ap.add_argument("--rdrop", type=float, default=None,
+                    help="R-Drop weight: each batch twice, + weight x symmetric KL (0 = off)")
     ap.add_argument("--pseudo", default="",
                     help="self-training: after training, label these datasets' texts (their "
                          "labels unused) and train a student on the confident ones too")
@@ -380,6 +382,7 @@ def main(argv: list[str] | None = None) -> int:
                                    "schedule": args.schedule,
                                    "label_smoothing": args.label_smoothing,
                                    "layer_decay": args.layer_decay,
+                                   "rdrop": args.rdrop,
                                    "threads": args.threads}.items() if v is not None}
     if args.no_class_weights:
         overrides["class_weights"] = False

@@ -76,6 +76,7 @@ class Loop:
     loss_fns: list[Any]  # per head
     autocast: Any
     scaler: Any
+    rdrop: float = 0.0  # TrainParams.rdrop
 
 
 def make_loop(model: Any, tokenizer: Any, texts: Sequence[str], heads: Sequence[Head],
@@ -99,30 +100,49 @@ def make_loop(model: Any, tokenizer: Any, texts: Sequence[str], heads: Sequence[
         for h, t in zip(heads, targets, strict=True)]
     autocast, scaler = precision(device)
     return Loop(model, tokenizer, enc, tuple(heads), [list(t) for t in targets], device,
-                optimizer, scheduler, loss_fns, autocast, scaler), lengths
+                optimizer, scheduler, loss_fns, autocast, scaler, params.rdrop), lengths
 
 
 def _batch_loss(loop: Loop, logits: Any, idx: list[int]) -> Any:
-    """Sum over heads of each head's loss on the rows of the batch it has labels for."""
+    """Sum over heads of each head's loss on the rows of the batch it has labels for.
+
+    With R-Drop the logits hold the batch twice (rows i and i + len(idx), two dropout
+    masks): the loss is the mean of both copies' losses plus loop.rdrop times the symmetric
+    KL divergence between the two copies' predictions on the labelled rows.
+    """
     import torch
 
+    copies = logits.shape[0] // len(idx)
     loss = None
     for head, targets, loss_fn in zip(loop.heads, loop.targets, loop.loss_fns, strict=True):
         y = torch.tensor([targets[i] for i in idx], device=loop.device)
         if bool((y == IGNORE).all()):
             continue  # no label for this head in the batch: a mean over nothing is NaN
-        part = loss_fn(logits[:, head.offset:head.stop].float(), y)
+        head_logits = logits[:, head.offset:head.stop].float()
+        part = loss_fn(head_logits, y.repeat(copies))
+        if copies == 2:
+            part = part + loop.rdrop * _symmetric_kl(*head_logits.chunk(2), y != IGNORE)
         loss = part if loss is None else loss + part
     return loss
+
+
+def _symmetric_kl(a: Any, b: Any, rows: Any) -> Any:
+    """Mean over the selected rows of (KL(p_a || p_b) + KL(p_b || p_a)) / 2."""
+    import torch.nn.functional as F
+
+    log_a, log_b = F.log_softmax(a[rows], dim=-1), F.log_softmax(b[rows], dim=-1)
+    kl = (log_a.exp() * (log_a - log_b) + log_b.exp() * (log_b - log_a)).sum(-1)
+    return kl.mean() / 2
 
 
 def train_epoch(loop: Loop, batches: list[list[int]], desc: str, progress: bool) -> float:
     """One pass over the batches; returns the mean training loss."""
 
     def batch_loss(idx: list[int]) -> Any:
-        batch = loop.tokenizer.pad({"input_ids": [loop.enc["input_ids"][i] for i in idx],
+        rows = idx + idx if loop.rdrop else idx  # R-Drop: the batch twice, in one pass
+        batch = loop.tokenizer.pad({"input_ids": [loop.enc["input_ids"][i] for i in rows],
                                     "attention_mask": [loop.enc["attention_mask"][i]
-                                                       for i in idx]},
+                                                       for i in rows]},
                                    return_tensors="pt").to(loop.device)
         with loop.autocast:
             logits = loop.model(**batch).logits

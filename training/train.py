@@ -62,6 +62,9 @@ class TrainParams:
     freeze_embeddings: bool = True
     freeze_layers: int = 0  # also freeze this many bottom encoder layers (faster on a CPU)
     layer_decay: float = 1.0  # < 1: lower encoder layers learn at geometrically smaller rates
+    # R-Drop: > 0 runs each batch twice (two dropout masks) and adds this weight times the
+    # symmetric KL divergence between the two predictions to the loss (2x training compute).
+    rdrop: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -209,6 +212,9 @@ def check_params(params: TrainParams) -> None:
     if not 0 <= params.label_smoothing < 1:
         raise DataError("label smoothing (TrainParams.label_smoothing; the accuracy benchmark's "
                         f"--label-smoothing) must be in [0, 1), got {params.label_smoothing}")
+    if params.rdrop < 0:
+        raise DataError("R-Drop weight (TrainParams.rdrop; the accuracy benchmark's --rdrop) "
+                        f"must be 0 (off) or positive, got {params.rdrop}")
 
 
 def build_card(data: LabelledData, base: BaseModelSpec, params: TrainParams, fit_result: FitResult,

@@ -20,7 +20,7 @@ from monitor.types import SENTIMENT_LABELS
 from tests.conftest import NOW
 from training.data import load_labelled
 from training.evaluate import evaluate_examples
-from training.train import TrainParams, train_version
+from training.train import TrainParams, check_params, train_version
 
 FAST = TrainParams(epochs=3, lr=5e-3, batch_size=8, max_length=16, eval_fraction=0.25,
                    patience=3, min_per_class=4)
@@ -239,3 +239,39 @@ def test_layer_decay_gives_lower_layers_smaller_learning_rates(tiny_base: Path) 
     plain, _ = make_loop(model, tokenizer, texts, [Head("sentiment", SENTIMENT_LABELS)],
                          targets, FAST, torch.device("cpu"), 2)
     assert {g["initial_lr"] for g in plain.optimizer.param_groups} == {FAST.lr}
+
+
+def test_rdrop_runs_the_batch_twice_and_adds_the_symmetric_kl(tiny_base: Path) -> None:
+    import torch
+
+    from monitor.scoring.base_model import load_base_for_classification, resolve_base_model
+    from training.loop import IGNORE, Head, _batch_loss, make_loop, train_epoch
+
+    model, tokenizer = load_base_for_classification(resolve_base_model(str(tiny_base)),
+                                                    SENTIMENT_LABELS)
+    head = Head("sentiment", SENTIMENT_LABELS)
+    texts = ["acme misses", "board meets", "report due", "results date"]
+    loop, _ = make_loop(model, tokenizer, texts, [head], [[0, 1, 2, IGNORE]],
+                        replace(FAST, rdrop=2.0, class_weights=False), torch.device("cpu"), 2)
+    idx = [0, 1, 2, 3]
+    y = torch.tensor([0, 1, 2])
+    same = torch.tensor([[2.0, 0.0, -1.0], [0.5, 0.5, 0.0], [0.0, -2.0, 1.0], [9.0, 9.0, 9.0]])
+    # Two identical copies: no divergence, the loss is the plain cross-entropy.
+    plain = torch.nn.functional.cross_entropy(same[:3], y)
+    assert _batch_loss(loop, torch.cat([same, same]), idx).item() == pytest.approx(plain.item())
+    other = same.clone()
+    other[0] = torch.tensor([-1.0, 0.0, 2.0])
+    p, q = same[:3].softmax(-1), other[:3].softmax(-1)
+    kl = ((p * (p / q).log()).sum(-1) + (q * (q / p).log()).sum(-1)).mean() / 2
+    ce = (torch.nn.functional.cross_entropy(torch.cat([same[:3], other[:3]]), y.repeat(2)))
+    # The unlabelled row (IGNORE) adds to neither part, whatever its logits.
+    got = _batch_loss(loop, torch.cat([same, other]), idx).item()
+    assert got == pytest.approx((ce + 2.0 * kl).item(), rel=1e-5)
+
+    seen: list[int] = []
+    model.register_forward_hook(lambda m, a, kw, out: seen.append(kw["input_ids"].shape[0]),
+                                with_kwargs=True)
+    train_epoch(loop, [[0, 1]], "rdrop", progress=False)
+    assert seen == [4]  # one pass over both copies of the 2-row batch
+    with pytest.raises(DataError, match="R-Drop weight .* got -1"):
+        check_params(replace(FAST, rdrop=-1.0))
