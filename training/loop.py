@@ -121,7 +121,8 @@ def _batch_loss(loop: Loop, logits: Any, idx: list[int]) -> Any:
         head_logits = logits[:, head.offset:head.stop].float()
         part = loss_fn(head_logits, y.repeat(copies))
         if copies == 2:
-            part = part + loop.rdrop * _symmetric_kl(*head_logits.chunk(2), y != IGNORE)
+            first, second = head_logits.chunk(2)
+            part = part + loop.rdrop * _symmetric_kl(first, second, y != IGNORE)
         loss = part if loss is None else loss + part
     return loss
 
