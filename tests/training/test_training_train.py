@@ -7,6 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import torch
 from click.testing import CliRunner
 from training_helpers import sentiment_rows, write_bootstrap_file, write_cli_config, write_csv
 
@@ -116,7 +117,11 @@ def test_cli_train_then_evaluate(tmp_path: Path, tiny_base: Path) -> None:
     card = json.loads((tmp_path / "models" / "sentiment" / version / "card.json")
                       .read_text("utf-8"))
     assert card["hyperparameters"]["threads"] == 1 and card["max_length"] == 16
+    assert card["hyperparameters"]["freeze_embeddings"] is True
     assert half == 18
+    # frozen by default: the saved word embeddings are the base's, bit for bit
+    saved = _word_embeddings(tmp_path / "models" / "sentiment" / version)
+    assert saved.equal(_word_embeddings(tiny_base))
 
     res = runner.invoke(cli, ["--config", str(cfg), "evaluate", "--task", "sentiment",
                               "--data", str(a), "--label-map", "0=negative,1=positive,2=neutral"])
@@ -130,6 +135,31 @@ def test_cli_train_then_evaluate(tmp_path: Path, tiny_base: Path) -> None:
     res = runner.invoke(cli, ["--config", str(cfg), "evaluate", "--task", "sentiment",
                               "--data", str(a), "--model", "nope"])
     assert res.exit_code == 1 and "unknown model version 'nope'" in res.output
+
+
+def _word_embeddings(folder: Path) -> torch.Tensor:
+    from safetensors.torch import load_file
+
+    weights = load_file(str(folder / "model.safetensors"))
+    (key,) = [k for k in weights if k.endswith("embeddings.word_embeddings.weight")]
+    return weights[key]
+
+
+def test_cli_train_embeddings_fine_tunes_the_word_embeddings(tmp_path: Path,
+                                                             tiny_base: Path) -> None:
+    cfg = write_cli_config(tmp_path, tiny_base)
+    data = write_csv(tmp_path / "s.csv", sentiment_rows(8))
+    res = CliRunner().invoke(cli, ["--config", str(cfg), "train", "--task", "sentiment",
+                                   "--data", str(data), "--train-embeddings", "--epochs", "1",
+                                   "--lr", "5e-3", "--batch-size", "8", "--max-length", "16",
+                                   "--eval-fraction", "0.25", "--threads", "1"])
+    assert res.exit_code == 0, res.output
+    version = res.output.split("saved model version ")[1].split()[0]
+    folder = tmp_path / "models" / "sentiment" / version
+    card = json.loads((folder / "card.json").read_text("utf-8"))
+    assert card["hyperparameters"]["freeze_embeddings"] is False
+    before, after = _word_embeddings(tiny_base), _word_embeddings(folder)
+    assert before.shape == after.shape and not after.equal(before)
 
 
 def test_cli_bad_data_is_one_clear_line(tmp_path: Path, tiny_base: Path) -> None:
