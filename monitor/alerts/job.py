@@ -53,10 +53,10 @@ def run_alerts(engine: Engine, config: Config, now: datetime,
     return replace(report, sent=sent, failed=failed)
 
 
-def _floor(now: datetime, minutes: int) -> datetime:
-    step = minutes * 60
-    epoch = int(now.timestamp())
-    return datetime.fromtimestamp(epoch - epoch % step, UTC)
+def _whole_second(now: datetime) -> datetime:
+    # The store numbers buckets in whole seconds from the origin; a fractional `now` would
+    # put the window's edge and the bucket edges a fraction of a second apart.
+    return datetime.fromtimestamp(int(now.timestamp()), UTC)
 
 
 def load_series(conn: Connection, rule: Rule, end: datetime) -> list[ScopeSeries]:
@@ -106,7 +106,10 @@ def detect_and_persist(engine: Engine, config: Config, now: datetime) -> AlertRu
     totals: dict[str, int] = defaultdict(int)
     for rule in rules_from_config(cfg):
         with engine.begin() as conn:  # the alert and its deliveries commit together
-            end = _floor(now, rule.bucket_minutes)
+            # The window slides with the clock: a burst is judged at the first run after its
+            # articles are scored, not at the next bucket boundary (up to a bucket later).
+            # The history's buckets are counted back from the same end.
+            end = _whole_second(now)
             series = load_series(conn, rule, end)
             candidates = [_with_headlines(conn, c, cfg.headlines)
                           for c in detect(rule, series, end)]

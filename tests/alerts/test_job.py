@@ -99,6 +99,25 @@ def test_burst_is_stored_then_delivered_to_a_webhook_once(tmp_path, engine, hook
     assert len(hook.bodies) == 1
 
 
+def test_the_window_ends_at_the_current_minute_not_a_bucket_boundary(tmp_path, engine):
+    # Every burst article is newer than the last 10-minute boundary (14:30): a detector that
+    # waited for the boundary at 14:40 would see none of them yet.
+    now = NOW + timedelta(minutes=7, seconds=40)
+    with engine.begin() as conn:
+        bulk_articles(conn, "wire", OIL, NOW, background(NOW, 3))
+        bulk_articles(conn, "wire", OIL, now,
+                      [(now - timedelta(seconds=30 * k + 10), "negative", 0.95)
+                       for k in range(12)], prefix="burst ")
+    report = detect_and_persist(engine, config(tmp_path), now)
+    assert report.fired >= 1
+    with engine.connect() as conn:
+        oil = next(a for a in store.list_alerts(conn) if a.rule == "topics")
+    assert oil.scope_value == OIL and oil.started_at == now
+    assert oil.summary.startswith(f"{OIL}: 12 negative articles in 30 min, ")
+    heads = oil.evidence["headlines"]
+    assert len(heads) == 5 and all(h["title"].startswith("burst ") for h in heads)
+
+
 def test_email_through_a_real_smtp_server(tmp_path, engine, smtp):
     box, port = smtp
     url = f"mailto://127.0.0.1:{port}?from=finsentinel@example.com&to=ops@example.com&mode=insecure"
