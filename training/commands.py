@@ -90,6 +90,9 @@ def _data_options(f: Any) -> Any:
 @click.option("--train-embeddings", is_flag=True,
               help="Fine-tune the word-embedding matrix too (frozen by default). Measured on "
                    "tweets (cashtags, slang) +1 point; on FPB's news sentences it lost.")
+@click.option("--no-lexical", is_flag=True,
+              help="Encoder only: no TF-IDF linear model blended in (by default one is fitted "
+                   "on the same rows and kept when it improves validation macro-F1).")
 @click.option("--base-model", default=None,
               help="'packaged', a local folder or a hub id [default: model.base_model].")
 @pass_app
@@ -101,7 +104,7 @@ def train(app: App, task: str, data_files: tuple[Path, ...], more_files: tuple[P
           unlabelled: tuple[Path, ...], unlabelled_from_db: bool, min_confidence: float,
           soup: int, epochs: int | None, lr: float | None, batch_size: int | None,
           max_length: int | None, seed: int | None, eval_fraction: float | None,
-          threads: int | None, train_embeddings: bool,
+          threads: int | None, train_embeddings: bool, no_lexical: bool,
           base_model: str | None) -> None:
     """Fine-tune a new TASK model version on labelled files and/or database labels."""
     from training.data import load_labelled, task_labels
@@ -113,7 +116,7 @@ def train(app: App, task: str, data_files: tuple[Path, ...], more_files: tuple[P
                              "max_length": max_length, "seed": seed,
                              "eval_fraction": eval_fraction, "threads": threads}
     params = TrainParams(**{k: v for k, v in given.items() if v is not None},
-                         freeze_embeddings=not train_embeddings)
+                         freeze_embeddings=not train_embeddings, lexical=not no_lexical)
     self_training = bool(unlabelled or unlabelled_from_db)
     if (self_training or soup != 1) and (task == "both" or aux_data):
         raise DataError("--unlabelled/--unlabelled-from-db/--soup go with --task sentiment or "
@@ -285,8 +288,12 @@ def evaluate(app: App, task: str, data_files: tuple[Path, ...], more_files: tupl
     metrics = evaluate_examples(loaded.model, loaded.tokenizer,
                                 [e.text for e in data.examples],
                                 [e.label for e in data.examples], loaded.labels,
-                                max_length=length, batch_size=batch_size)
-    click.echo(f"model {loaded.version} ({task}) on {', '.join(str(f) for f in files)}:")
+                                max_length=length, batch_size=batch_size,
+                                lexical=loaded.lexical)
+    blend = f", blended with its lexical model at weight {loaded.lexical.weight:g}" \
+        if loaded.lexical else ""
+    click.echo(f"model {loaded.version} ({task}{blend}) on "
+               f"{', '.join(str(f) for f in files)}:")
     click.echo(format_metrics(metrics))
 
 

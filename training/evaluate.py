@@ -90,11 +90,15 @@ def format_metrics(metrics: dict[str, Any]) -> str:
 
 def evaluate_examples(model: Any, tokenizer: Any, texts: Sequence[str], gold: Sequence[str],
                       labels: Sequence[str], *, max_length: int, batch_size: int = 64,
-                      device: Any = None, head: tuple[int, int] | None = None) -> dict[str, Any]:
+                      device: Any = None, head: tuple[int, int] | None = None,
+                      lexical: Any = None) -> dict[str, Any]:
     """Predict texts with model and compare with gold labels (label order from the model;
-    head selects one task's outputs of a joint model, see predict_proba)."""
+    head selects one task's outputs of a joint model, see predict_proba; lexical, a
+    version's LexicalModel, is blended in as the scorer does)."""
     probs = predict_proba(model, tokenizer, texts, max_length=max_length,
                           batch_size=batch_size, device=device, head=head)
+    if lexical is not None:
+        probs = lexical.blend(probs, texts)
     pred = [labels[i] for i in probs.argmax(axis=1)]
     return metrics_report(gold, pred, labels)
 

@@ -26,6 +26,7 @@ from monitor.scoring.base_model import (
     resolve_base_model,
 )
 from training.data import Example, LabelledData, check_class_counts, stratified_split
+from training.lexical import attach_lexical
 from training.loop import IGNORE, Head
 from training.train import (
     FitResult,
@@ -211,8 +212,11 @@ def train_with_auxiliary(config: Config, engine: Engine, data: LabelledData,
                       *fit.counts(data.task), now)
     card["auxiliary"] = {"data": [asdict(s) for s in auxiliary.sources],
                          "examples": len(auxiliary.examples), "labels": list(auxiliary.labels)}
+    card, lexical = attach_lexical(card, single, fit.tokenizer, *fit.split[data.task],
+                                   data.labels, max_length=params.max_length,
+                                   enabled=params.lexical)
     return save_and_register(config, engine, single, fit.tokenizer, card,
-                             registry.new_version_id(data.task, now), now=now)
+                             registry.new_version_id(data.task, now), now=now, lexical=lexical)
 
 
 def train_joint_versions(config: Config, engine: Engine, parts: Sequence[LabelledData],
@@ -235,6 +239,9 @@ def train_joint_versions(config: Config, engine: Engine, parts: Sequence[Labelle
                                     strict=True):
         card = build_card(part, base, params, fit.task_result(task, single),
                           *fit.counts(task), now)
-        outcomes.append(save_and_register(config, engine, single, fit.tokenizer,
-                                          {**card, "joint": joint}, versions[task], now=now))
+        card, lexical = attach_lexical({**card, "joint": joint}, single, fit.tokenizer,
+                                       *fit.split[task], part.labels,
+                                       max_length=params.max_length, enabled=params.lexical)
+        outcomes.append(save_and_register(config, engine, single, fit.tokenizer, card,
+                                          versions[task], now=now, lexical=lexical))
     return outcomes

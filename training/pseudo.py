@@ -23,6 +23,7 @@ from monitor.errors import DataError
 from monitor.scoring.base_model import load_base_for_classification
 from monitor.text import model_input
 from training.data import DataSource, Example, LabelledData
+from training.lexical import attach_lexical
 from training.readers import read_rows
 from training.train import (
     TrainOutcome,
@@ -173,6 +174,9 @@ def train_self_trained(config: Config, engine: Engine, data: LabelledData,
         "teacher_validation": headline_metrics(teacher.metrics),
         "student_validation": headline_metrics(student.metrics) if student else None,
     }
+    # The lexical model learns from the labelled rows only, not the pseudo-labels.
+    card, lexical = attach_lexical(card, chosen.model, tokenizer, train, val, data.labels,
+                                   max_length=params.max_length, enabled=params.lexical)
     return save_and_register(config, engine, chosen.model, tokenizer, card,
-                             registry.new_version_id(data.task, now), now=now)
+                             registry.new_version_id(data.task, now), now=now, lexical=lexical)
 

@@ -24,6 +24,7 @@ from monitor.errors import DataError
 from monitor.scoring.base_model import BaseModelSpec, load_base_for_classification
 from training.data import Example, LabelledData
 from training.evaluate import evaluate_examples, headline_metrics
+from training.lexical import attach_lexical
 from training.train import (
     FitResult,
     TrainOutcome,
@@ -135,5 +136,8 @@ def train_soup(config: Config, engine: Engine, data: LabelledData, params: Train
     card["soup"] = out.summary
     if out.summary["kept"] == "soup":  # epochs belong to the members, recorded above
         card["best_epoch"], card["history"] = None, []
+    card, lexical = attach_lexical(card, out.chosen.model, out.tokenizer, train, val,
+                                   data.labels, max_length=params.max_length,
+                                   enabled=params.lexical)
     return save_and_register(config, engine, out.chosen.model, out.tokenizer, card,
-                             registry.new_version_id(data.task, now), now=now)
+                             registry.new_version_id(data.task, now), now=now, lexical=lexical)

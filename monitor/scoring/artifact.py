@@ -19,10 +19,13 @@ import shutil
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from monitor import __version__
 from monitor.errors import ModelError
+
+if TYPE_CHECKING:
+    from monitor.scoring.lexical import LexicalModel
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +41,8 @@ _FIX = "re-create it with `finsentinel train` or activate another version " \
 
 @dataclass(frozen=True)
 class LoadedModel:
-    """A verified version in memory: the transformers model and tokenizer plus its card."""
+    """A verified version in memory: the transformers model and tokenizer plus its card,
+    and the lexical model its probabilities are blended with, if it has one."""
 
     model: Any
     tokenizer: Any
@@ -47,6 +51,7 @@ class LoadedModel:
     version: str
     task: str
     path: Path | None = None
+    lexical: LexicalModel | None = None
 
 
 def sha256_file(path: Path) -> str:
@@ -62,8 +67,10 @@ def _id2label(model: Any) -> dict[int, str]:
     return {int(k): str(v) for k, v in raw.items()}
 
 
-def save_version(model: Any, tokenizer: Any, card: dict[str, Any], dest: Path) -> Path:
-    """Write model, tokenizer, config and card into the new folder dest, atomically.
+def save_version(model: Any, tokenizer: Any, card: dict[str, Any], dest: Path, *,
+                 lexical: LexicalModel | None = None) -> Path:
+    """Write model, tokenizer, config, card (and the lexical model, if any) into the new
+    folder dest, atomically.
 
     The card must name the task; its ``labels`` (if given) must equal the model's id2label
     in id order. Adds version (dest's name unless given), labels, files with their sha256,
@@ -98,6 +105,11 @@ def save_version(model: Any, tokenizer: Any, card: dict[str, Any], dest: Path) -
         weights = sorted(p.name for p in tmp.iterdir() if p.name.endswith(WEIGHTS_SUFFIX))
         if not weights:
             raise ModelError(f"saving the model wrote no {WEIGHTS_SUFFIX} weights into {tmp}")
+        if lexical is not None:  # after the weights list: its arrays are not the encoder's
+            if list(lexical.labels) != labels:
+                raise ModelError(f"the lexical model's labels {list(lexical.labels)} differ "
+                                 f"from the model's {labels}")
+            lexical.save(tmp)
         files = {p.relative_to(tmp).as_posix(): sha256_file(p)
                  for p in sorted(tmp.rglob("*")) if p.is_file()}
         full = {**card, "version": card.get("version") or dest.name, "task": task,
@@ -232,4 +244,13 @@ def load_version(path: Path) -> LoadedModel:
     model.eval()
     return LoadedModel(model=model, tokenizer=tokenizer, card=card,
                        labels=tuple(card["labels"]), version=card["version"],
-                       task=card["task"], path=path)
+                       task=card["task"], path=path, lexical=_lexical_of(path, card))
+
+
+def _lexical_of(path: Path, card: dict[str, Any]) -> LexicalModel | None:
+    from monitor.scoring.lexical import SPEC_FILE, load_lexical
+
+    # Only what the card lists (and so hashed): a stray file dropped in later is ignored.
+    if SPEC_FILE not in card["files"]:
+        return None
+    return load_lexical(path, card["labels"], f"model version {card['version']}: " + _FIX)

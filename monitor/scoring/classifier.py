@@ -12,13 +12,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from monitor.config import Config
 from monitor.errors import ModelError
 from monitor.scoring.artifact import LoadedModel
+
+if TYPE_CHECKING:
+    from monitor.scoring.lexical import LexicalModel
 
 log = logging.getLogger(__name__)
 
@@ -221,9 +224,39 @@ class OnnxClassifier(_BatchedClassifier):
         return np.asarray(self.session.run(None, feeds)[0])
 
 
+class BlendedClassifier:
+    """A classifier whose probabilities are mixed with its version's lexical model's
+    (monitor.scoring.lexical); whatever backend runs the encoder."""
+
+    def __init__(self, inner: Classifier, lexical: LexicalModel) -> None:
+        if tuple(lexical.labels) != tuple(inner.labels):
+            raise ModelError(f"model version {inner.version}: lexical labels "
+                             f"{list(lexical.labels)} differ from {list(inner.labels)}")
+        self.inner = inner
+        self.lexical = lexical
+        self.version, self.task, self.labels = inner.version, inner.task, inner.labels
+        self.backend = f"{inner.backend}+lexical"
+
+    def predict_proba(self, texts: Sequence[str]) -> list[dict[str, float]]:
+        if not texts:
+            return []
+        rows = self.inner.predict_proba(texts)
+        encoder = np.array([[row[label] for label in self.labels] for row in rows])
+        return probs_to_dicts(self.lexical.blend(encoder, texts), self.labels)
+
+
+def with_lexical(clf: Classifier, loaded: LoadedModel) -> Classifier:
+    """clf, blended with loaded's lexical model when the version has one."""
+    return clf if loaded.lexical is None else BlendedClassifier(clf, loaded.lexical)
+
+
 def make_classifier(loaded: LoadedModel, config: Config) -> Classifier:
-    """The fastest classifier for this machine: int8 ONNX on CPU when enabled and buildable,
-    else torch (fp32 on CPU, autocast on GPU)."""
+    """The fastest classifier for this machine (int8 ONNX on CPU when enabled and buildable,
+    else torch: fp32 on CPU, autocast on GPU), blended with the version's lexical model."""
+    return with_lexical(_encoder_classifier(loaded, config), loaded)
+
+
+def _encoder_classifier(loaded: LoadedModel, config: Config) -> Classifier:
     device = resolve_device(config.model.device)
     batch_size, max_length = config.model.batch_size, config.model.max_length
     if device == "cpu" and config.model.cpu_int8 and loaded.path is not None:

@@ -41,6 +41,7 @@ from monitor.scoring.classifier import (
     resolve_device,
     softmax,
     torch_backend_name,
+    with_lexical,
 )
 from monitor.scoring.encoder_match import why_not_shared
 from monitor.scoring.onnx_cache import (
@@ -279,4 +280,7 @@ def onnx_shared_pair(models: Sequence[LoadedModel], *, batch_size: int, max_leng
 def shared_views(models: Sequence[LoadedModel], config: Config) -> dict[str, Classifier] | None:
     """{task: classifier} over one shared pass, or None when the tasks must run separately."""
     pair = make_shared_pair(models, config)
-    return None if pair is None else pair.views()
+    if pair is None:
+        return None
+    views = pair.views()
+    return {m.task: with_lexical(views[m.task], m) for m in models}

@@ -61,7 +61,8 @@ def make_pair(registry_dir: Path, tmp_path: Path) -> MakePair:
     """Save a sentiment and a topic version over ONE encoder (as joint training does)."""
 
     def make(sentiment: str = "s1", topic: str = "t1", seed: int = 0,
-             tweak: str | None = None, other_vocab: bool = False) -> tuple[Path, Path]:
+             tweak: str | None = None, other_vocab: bool = False,
+             lexical: dict | None = None) -> tuple[Path, Path]:
         import torch
 
         sent, tok = tiny_model(LABELS["sentiment"], seed, _vocab_dir(tmp_path, False))
@@ -75,10 +76,12 @@ def make_pair(registry_dir: Path, tmp_path: Path) -> MakePair:
             with torch.no_grad():
                 top.state_dict()[tweak].view(-1)[0] += 1e-6
         card = {"base_model": {"name": "tiny-random-bert"}, "created_at": NOW.isoformat()}
+        lexical = lexical or {}
         s = save_version(sent, tok, {**card, "task": "sentiment"},
-                         registry_dir / "sentiment" / sentiment)
+                         registry_dir / "sentiment" / sentiment,
+                         lexical=lexical.get("sentiment"))
         t = save_version(top, top_tok if other_vocab else tok, {**card, "task": "topic"},
-                         registry_dir / "topic" / topic)
+                         registry_dir / "topic" / topic, lexical=lexical.get("topic"))
         return s, t
 
     return make

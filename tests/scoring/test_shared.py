@@ -18,6 +18,7 @@ from monitor.scoring.artifact import LoadedModel, load_version
 from monitor.scoring.classifier import TorchClassifier, make_classifier
 from monitor.scoring.encoder_match import shares_encoder, why_not_shared
 from monitor.scoring.job import ModelCache, score_pending
+from monitor.scoring.lexical import Block, LexicalModel
 from monitor.scoring.onnx_cache import ONNX_DIR, verified_copy
 from monitor.scoring.shared import (
     SharedEncoderPair,
@@ -25,12 +26,20 @@ from monitor.scoring.shared import (
     ensure_shared_onnx,
     make_shared_pair,
     shared_onnx_paths,
+    shared_views,
 )
 from monitor.store.schema import articles, scores
 from monitor.text import model_input
 from tests.conftest import NOW, make_config
 from tests.scoring.conftest import MakePair
-from tests.scoring.helpers import HEADLINES, VOCAB, MakeVersion, add_articles, hours_ago
+from tests.scoring.helpers import (
+    HEADLINES,
+    LABELS,
+    VOCAB,
+    MakeVersion,
+    add_articles,
+    hours_ago,
+)
 
 TEXTS = [*HEADLINES, "", "gold", HEADLINES[4] * 3]
 
@@ -298,3 +307,30 @@ def test_a_backlog_larger_than_the_memo_is_still_encoded_once(engine: Engine, co
     add_articles(engine, "b", hours_ago(*range(1, 21)))
     score_pending(engine, config, NOW, loader=cache, round_articles=1_000)
     assert view.pair.texts_encoded == 20 + 20 + 16
+
+
+def _lexical(labels: tuple[str, ...], seed: int) -> LexicalModel:
+    """A hand-made lexical model over a few of the headlines' words."""
+    words = ("stocks", "oil", "bank", "dividend", "gold", "fell", "rose")
+    rng = np.random.default_rng(seed)
+    return LexicalModel(labels, (Block("word", (1, 1), words, np.ones(len(words))),),
+                        rng.normal(0, 3, (len(labels), len(words))), np.zeros(len(labels)),
+                        weight=0.4)
+
+
+def test_shared_views_blend_each_versions_own_lexical_model(
+        make_pair: MakePair, tmp_path: Path, registry_dir: Path) -> None:
+    lex = {task: _lexical(LABELS[task], k) for k, task in enumerate(("sentiment", "topic"))}
+    models = [load_version(f) for f in make_pair(lexical=lex)]
+    assert all(m.lexical is not None for m in models)
+    cfg = _cfg(tmp_path, registry_dir)
+    views = shared_views(models, cfg)
+    assert views is not None
+    raw = _pair((models[0].path, models[1].path), cfg).views()  # type: ignore[arg-type]
+    for m in models:
+        view = views[m.task]
+        assert view.backend == "torch-cpu-shared+lexical" and view.version == m.version
+        enc = np.array([[p[k] for k in m.labels] for p in raw[m.task].predict_proba(TEXTS)])
+        want = (1 - 0.4) * enc + 0.4 * lex[m.task].proba(TEXTS)
+        got = np.array([[p[k] for k in m.labels] for p in view.predict_proba(TEXTS)])
+        assert np.allclose(got, want) and not np.allclose(got, enc)
