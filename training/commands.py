@@ -230,6 +230,13 @@ def _report(outcome: Any) -> None:
     task = outcome.card["task"]
     epoch = outcome.card["best_epoch"]
     how = f"best epoch {epoch}" if epoch is not None else "averaged weights"
+    lexical = outcome.card.get("lexical") or {}
+    if lexical.get("kept"):
+        alone = lexical["validation"]["encoder"]
+        how += (f", blended with a lexical model at weight {lexical['weight']:g}; the encoder "
+                f"alone: accuracy {alone['accuracy']:.4f} macro-F1 {alone['macro_f1']:.4f}")
+    elif lexical:
+        how += ", encoder only: a lexical blend did not improve validation"
     click.echo(f"\nvalidation metrics ({how}, {outcome.card['training_seconds']:.0f} s):")
     click.echo(format_metrics(outcome.metrics))
     click.echo(f"\nsaved model version {outcome.version} in {outcome.folder}")

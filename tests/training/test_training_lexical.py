@@ -206,6 +206,8 @@ def test_cli_train_no_lexical_and_evaluate_names_the_blend(tmp_path: Path,
     assert res.exit_code == 0, res.output
     blended = next(p for p in (tmp_path / "models" / "sentiment").iterdir() if p != plain)
     assert (blended / SPEC_FILE).exists()
+    assert "blended with a lexical model at weight" in res.output
+    assert "the encoder alone: accuracy" in res.output
     res = runner.invoke(cli, [*common, "evaluate", "--task", "sentiment", "--data", str(data),
                               "--model", blended.name])
     assert res.exit_code == 0, res.output
