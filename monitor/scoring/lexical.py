@@ -100,10 +100,6 @@ def _vectorizer(block: Block) -> Any:
     return vec
 
 
-def has_lexical(folder: Path) -> bool:
-    return (Path(folder) / SPEC_FILE).is_file()
-
-
 def load_lexical(folder: Path, labels: Sequence[str], fix: str) -> LexicalModel:
     """Read a version folder's lexical files (already sha256-checked by the card);
     ModelError naming the file when they are unusable or disagree with the labels."""
