@@ -104,12 +104,12 @@ def detect_and_persist(engine: Engine, config: Config, now: datetime) -> AlertRu
         return AlertRunReport()
     timing, channels = Timing.from_config(cfg), [c.name for c in cfg.channels]
     totals: dict[str, int] = defaultdict(int)
+    # The window slides with the clock: a burst is judged at the first run after its
+    # articles are scored, not at the next bucket boundary (up to a bucket later). Every
+    # rule's history is bucketed back from the same end.
+    end = _whole_second(now)
     for rule in rules_from_config(cfg):
         with engine.begin() as conn:  # the alert and its deliveries commit together
-            # The window slides with the clock: a burst is judged at the first run after its
-            # articles are scored, not at the next bucket boundary (up to a bucket later).
-            # The history's buckets are counted back from the same end.
-            end = _whole_second(now)
             series = load_series(conn, rule, end)
             candidates = [_with_headlines(conn, c, cfg.headlines)
                           for c in detect(rule, series, end)]
