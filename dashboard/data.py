@@ -199,8 +199,22 @@ def model_versions(url: str) -> tuple[pd.DataFrame, dict[str, str | None]]:
                 if isinstance(val, int | float) and not isinstance(val, bool)}
         rows.append({"task": v.task, "version": v.version,
                      "active": active.get(v.task) == v.version, "created_at": v.created_at,
-                     "base_model": v.base_model, **flat})
+                     "base_model": v.base_model, **flat, **_blend_columns(v.card or {})})
     return pd.DataFrame(rows), active
+
+
+def _blend_columns(card: dict[str, Any]) -> dict[str, float]:
+    """The lexical blend's weight and the encoder's own figures, when the card has them: the
+    metrics above are the blend's, so without these a user cannot see what the blend added."""
+    lexical = card.get("lexical")
+    if not isinstance(lexical, dict) or not lexical.get("kept"):
+        return {}
+    out = {"lexical_weight": float(lexical.get("weight", 0.0))}
+    encoder = card.get("metrics_encoder") or {}
+    for key in ("accuracy", "macro_f1"):
+        if isinstance(encoder.get(key), int | float):
+            out[f"encoder_{key}"] = float(encoder[key])
+    return out
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)

@@ -140,8 +140,11 @@ def seed(tmp_path: Path, *, n_per_feed: int = 40, read_only: bool = False,
                                  ("topic", list(TOPICS))):
                 for n, v in enumerate((f"{task}-v0", f"{task}-v1")):
                     path = _model_folder(tmp_path / "models", task, v, labels)
+                    # v1 carries a kept lexical blend, as trained versions usually do.
+                    card = {"lexical": {"kept": True, "weight": 0.45},
+                            "metrics_encoder": {"accuracy": 0.78, "macro_f1": 0.75}} if n else {}
                     models.insert_version(conn, version=v, task=task, path=str(path),
-                                          base_model="tiny", card={},
+                                          base_model="tiny", card=card,
                                           metrics={"macro_f1": 0.7 + n / 10, "accuracy": 0.8},
                                           created_at=now - timedelta(days=3 - n))
                 models.insert_activation(conn, task=task, version=f"{task}-v1",

@@ -256,6 +256,11 @@ def test_models_activate_and_rollback(seeded, run_page):
     versions = at.dataframe[0].value
     assert set(versions["version"]) == {"sentiment-v0", "sentiment-v1"}
     assert "macro_f1" in versions.columns
+    by_version = versions.set_index("version")
+    # The blend's weight and the encoder's own figures sit beside the (blended) metrics.
+    assert by_version.loc["sentiment-v1", "lexical_weight"] == 0.45
+    assert by_version.loc["sentiment-v1", "encoder_macro_f1"] == 0.75
+    assert pd.isna(by_version.loc["sentiment-v0", "lexical_weight"])
     at.selectbox(key="models_pick_sentiment").set_value("sentiment-v0").run()
     at.button(key="models_activate_sentiment").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
