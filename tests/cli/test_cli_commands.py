@@ -148,7 +148,9 @@ def test_feeds_check_prints_entries_and_stores_nothing(
     expected = generate_items(FEEDS[3], seed=newswire.seed, anchor=newswire.anchor,
                               now=newswire.clock())
     assert f"{len(expected)} entries would be stored" in result.output
-    assert expected[0].title in result.output and expected[-1].guid in result.output
+    # Titles are cut to 80 characters in the table (an ellipsis marks the cut); which
+    # titles the generator picks depends on the clock, so compare the part always shown.
+    assert expected[0].title[:79] in result.output and expected[-1].guid in result.output
     assert not (tmp_path / "finsentinel.db").exists()  # not even a database was created
 
     limited = invoke(["--config", str(path), "feeds", "check", url, "--limit", "2"])
