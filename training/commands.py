@@ -291,7 +291,7 @@ def evaluate(app: App, task: str, data_files: tuple[Path, ...], more_files: tupl
     data = load_labelled(files, task, loaded.labels, text_column=text_column,
                          label_column=label_column, label_map=parse_label_map(label_map),
                          skip_invalid=skip_invalid)
-    length = max_length or int(loaded.card.get("max_length") or app.config.model.max_length)
+    length = max_length or loaded.max_length(app.config.model.max_length)
     metrics = evaluate_examples(loaded.model, loaded.tokenizer,
                                 [e.text for e in data.examples],
                                 [e.label for e in data.examples], loaded.labels,

@@ -53,6 +53,13 @@ class LoadedModel:
     path: Path | None = None
     lexical: LexicalModel | None = None
 
+    def max_length(self, default: int) -> int:
+        """Tokens to read per text: the length the version was trained and validated at
+        (its card's), so the monitor scores what `evaluate` measured; default for cards
+        that do not record one."""
+        recorded = self.card.get("max_length")
+        return int(recorded) if isinstance(recorded, int) and recorded > 0 else default
+
 
 def sha256_file(path: Path) -> str:
     h = hashlib.sha256()

@@ -258,7 +258,7 @@ def make_classifier(loaded: LoadedModel, config: Config) -> Classifier:
 
 def _encoder_classifier(loaded: LoadedModel, config: Config) -> Classifier:
     device = resolve_device(config.model.device)
-    batch_size, max_length = config.model.batch_size, config.model.max_length
+    batch_size, max_length = config.model.batch_size, loaded.max_length(config.model.max_length)
     if device == "cpu" and config.model.cpu_int8 and loaded.path is not None:
         from monitor.scoring.onnx_cache import ensure_int8_onnx
 

@@ -253,7 +253,9 @@ def make_shared_pair(models: Sequence[LoadedModel], config: Config, *,
         log.info("%s are scored separately (no shared encoder: %s)", names, reason)
         return None
     device = resolve_device(config.model.device)
-    kwargs = {"batch_size": config.model.batch_size, "max_length": config.model.max_length}
+    # One pass serves both heads, so it reads as far as the longer-trained of the two.
+    length = max(m.max_length(config.model.max_length) for m in models)
+    kwargs = {"batch_size": config.model.batch_size, "max_length": length}
     if device == "cpu" and config.model.cpu_int8:
         return onnx_shared_pair(models, threads=threads, **kwargs)
     torch_runner = _TorchRunner(two_head_module([m.model for m in models]), device)

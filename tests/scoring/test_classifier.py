@@ -136,3 +136,24 @@ def test_make_classifier_falls_back_to_torch_when_export_impossible(
     clf = make_classifier(loaded, cfg)
     assert clf.backend == "torch-cpu"
     assert len(clf.predict_proba(["stocks rose"])) == 1
+
+
+def test_a_version_is_scored_at_the_length_it_was_trained_at(
+        make_version: MakeVersion, tmp_path: Path) -> None:
+    """The monitor reads as many tokens as training did (the card's max_length), so it scores
+    what `evaluate` measured; model.max_length only covers cards that record no length."""
+    from dataclasses import replace
+
+    plain = load_version(make_version("sentiment", seed=1))
+    trained_short = replace(plain, card={**plain.card, "max_length": 8})
+    long_text = " ".join(["stocks rose"] * 60)
+    head = " ".join(["stocks rose"] * 3)  # the long text's first 6 tokens (+ [CLS]/[SEP])
+    for int8 in (False, True):
+        cfg = make_config(tmp_path, model={"device": "cpu", "cpu_int8": int8,
+                                           "max_length": 64})
+        short = make_classifier(trained_short, cfg)
+        default = make_classifier(plain, cfg)
+        a, b = short.predict_proba([long_text, head])
+        assert np.allclose(list(a.values()), list(b.values()), atol=1e-5), short.backend
+        c, d = default.predict_proba([long_text, head])
+        assert not np.allclose(list(c.values()), list(d.values()), atol=1e-5), default.backend

@@ -334,3 +334,16 @@ def test_shared_views_blend_each_versions_own_lexical_model(
         want = (1 - 0.4) * enc + 0.4 * lex[m.task].proba(TEXTS)
         got = np.array([[p[k] for k in m.labels] for p in view.predict_proba(TEXTS)])
         assert np.allclose(got, want) and not np.allclose(got, enc)
+
+
+def test_the_shared_pass_reads_as_far_as_the_longer_trained_version(
+        make_pair: MakePair, config: Config) -> None:
+    from dataclasses import replace
+
+    plain = [load_version(f) for f in make_pair()]
+    untold = make_shared_pair(plain, config)  # cards without a length: the config's
+    assert untold is not None and untold.max_length == config.model.max_length
+    told = [replace(plain[0], card={**plain[0].card, "max_length": 12}),
+            replace(plain[1], card={**plain[1].card, "max_length": 20})]
+    pair = make_shared_pair(told, config)
+    assert pair is not None and pair.max_length == 20
