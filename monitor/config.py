@@ -6,6 +6,7 @@ import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -63,6 +64,34 @@ class FetchConfig(_Section):
     # Most seconds one fetch may take in all (redirects + body), so a server dripping bytes
     # slower than read_timeout cannot hold a fetch worker forever.
     total_timeout: float = Field(120.0, gt=0)
+    # An HTTP(S) proxy for every feed request: its URL without credentials, or the NAME of an
+    # environment variable holding the URL (credentials may go there, never in this file).
+    proxy: str = ""
+    proxy_env: str = ""
+    # A PEM file of CA certificates trusted instead of the bundled ones (certifi), e.g. the
+    # CA of a proxy that inspects TLS; relative to the config file's directory.
+    ca_bundle: str = ""
+
+    @model_validator(mode="after")
+    def _one_proxy_setting(self) -> FetchConfig:
+        if self.proxy and self.proxy_env:
+            raise ValueError("set at most one of proxy (the proxy's URL) or proxy_env (name "
+                             "of an environment variable holding it)")
+        if self.proxy:
+            check_proxy_url(self.proxy, "proxy", allow_credentials=False)
+        return self
+
+
+def check_proxy_url(url: str, where: str, *, allow_credentials: bool) -> None:
+    """Raise ValueError unless url is an http:// or https:// proxy URL with a host; with
+    allow_credentials False, one carrying a user or password is refused too."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{where} must be an http:// or https:// proxy URL such as "
+                         "http://proxy.example.com:3128")
+    if (parts.username or parts.password) and not allow_credentials:
+        raise ValueError(f"{where} carries credentials: put the URL in an environment "
+                         "variable and give its name in proxy_env instead")
 
 
 class FeedConfig(_Section):
@@ -243,6 +272,12 @@ def config_from_dict(data: dict[str, Any], *, base_dir: Path = Path("."),
         raise ConfigError(f"invalid configuration in {source}: base_dir: unknown key")
     if env.get(DATABASE_URL_ENV):
         data["database"] = {**data.get("database", {}), "url": env[DATABASE_URL_ENV]}
+    fetch = data.get("fetch")
+    if isinstance(fetch, dict) and isinstance(fetch.get("ca_bundle"), str) and fetch["ca_bundle"]:
+        # The fetcher sees only its section, so its one path is made absolute here.
+        bundle = Path(fetch["ca_bundle"]).expanduser()
+        data["fetch"] = {**fetch, "ca_bundle": str(bundle if bundle.is_absolute()
+                                                   else (base_dir / bundle).resolve())}
     try:
         return Config(**data, base_dir=base_dir.resolve())
     except ValidationError as err:

@@ -7,12 +7,18 @@ the name again to connect, and a hostile DNS server can answer with a public add
 first time and 127.0.0.1 the second (DNS rebinding). So the connection itself goes through
 `PinnedBackend`, which resolves once, checks every answer and connects only to an address
 that passed; the early URL check stays for its clear error before any request is made.
+
+Behind a proxy (`[fetch] proxy`) the proxy resolves names and makes the connections, often
+because this machine cannot resolve outside names at all. Then only what the URL itself
+shows is refused (a non-public IP literal, localhost) and the proxy's own rules guard the
+network behind it.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import socket
+import ssl
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -52,6 +58,7 @@ class AddressPolicy:
     allow_private: bool
     resolver: Resolver = resolve_host
     is_public: AddressCheck = is_public_address
+    via_proxy: bool = False  # names are the proxy's to resolve: check IP literals only
 
     def addresses(self, host: str, port: int, url: str) -> list[str]:
         """Every address of host, all public; FetchError naming the first that is not.
@@ -84,9 +91,25 @@ class AddressPolicy:
                              "feeds must be http:// or https:// URLs")
         if not parts.hostname:
             raise FetchError(f"URL {url!r} has no host name")
-        if not self.allow_private:
-            self.addresses(parts.hostname, parts.port or (443 if scheme == "https" else 80),
-                           url)
+        if self.allow_private:
+            return
+        if self.via_proxy:
+            self._check_literal(parts.hostname, url)
+            return
+        self.addresses(parts.hostname, parts.port or (443 if scheme == "https" else 80), url)
+
+    def _check_literal(self, host: str, url: str) -> None:
+        host = host.lower().rstrip(".")
+        if host == "localhost" or host.endswith(".localhost"):
+            raise FetchError(f"refusing {url}: {host} is this machine; set [fetch] "
+                             "allow_private_addresses = true to allow local feeds")
+        try:
+            ipaddress.ip_address(host.split("%", 1)[0])
+        except ValueError:
+            return  # a name: the proxy resolves it
+        if not self.is_public(host):
+            raise FetchError(f"refusing {url}: {host} is a non-public address; set [fetch] "
+                             "allow_private_addresses = true to allow feeds on local networks")
 
 
 class PinnedBackend(httpcore.NetworkBackend):
@@ -123,7 +146,8 @@ class PinnedBackend(httpcore.NetworkBackend):
         self._sockets.sleep(seconds)
 
 
-def pinned_transport(policy: AddressPolicy, limits: httpx.Limits) -> httpx.HTTPTransport:
+def pinned_transport(policy: AddressPolicy, limits: httpx.Limits,
+                     ssl_context: ssl.SSLContext | None = None) -> httpx.HTTPTransport:
     """httpx's own transport over a connection pool whose sockets come from PinnedBackend.
 
     httpx 0.28 has no hook for name resolution (encode/httpx#1319) and builds its pool
@@ -132,7 +156,7 @@ def pinned_transport(policy: AddressPolicy, limits: httpx.Limits) -> httpx.HTTPT
     """
     transport = httpx.HTTPTransport(limits=limits, trust_env=False)
     transport._pool = httpcore.ConnectionPool(
-        ssl_context=httpx.create_ssl_context(trust_env=False),
+        ssl_context=ssl_context or httpx.create_ssl_context(trust_env=False),
         max_connections=limits.max_connections,
         max_keepalive_connections=limits.max_keepalive_connections,
         keepalive_expiry=limits.keepalive_expiry,

@@ -22,9 +22,9 @@ from monitor.ingest.addresses import (
     AddressPolicy,
     Resolver,
     is_public_address,
-    pinned_transport,
     resolve_host,
 )
+from monitor.ingest.transport import feed_transport, proxy_name, proxy_url
 from monitor.types import FetchResult
 
 log = logging.getLogger(__name__)
@@ -66,19 +66,24 @@ class HttpFetcher:
 
     def __init__(self, config: FetchConfig, *, resolver: Resolver = resolve_host,
                  is_public: AddressCheck = is_public_address,
-                 transport: httpx.BaseTransport | None = None) -> None:
+                 transport: httpx.BaseTransport | None = None,
+                 env: Mapping[str, str] | None = None) -> None:
         self.config = config
-        self._policy = AddressPolicy(config.allow_private_addresses, resolver, is_public)
+        proxy = proxy_url(config, env)
+        self._via = "" if proxy is None else f" via the proxy {proxy_name(proxy)}"
+        self._policy = AddressPolicy(config.allow_private_addresses, resolver, is_public,
+                                     via_proxy=proxy is not None)
         timeout = httpx.Timeout(connect=config.connect_timeout, read=config.read_timeout,
                                 write=config.read_timeout, pool=config.connect_timeout)
         limits = httpx.Limits(max_connections=256, max_keepalive_connections=64)
         self._client = httpx.Client(
             timeout=timeout, follow_redirects=False,
-            transport=transport or pinned_transport(self._policy, limits),
+            transport=transport or feed_transport(config, self._policy, limits, proxy),
             headers={"User-Agent": config.user_agent,
                      "Accept": "application/rss+xml, application/atom+xml, "
                                "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"},
-            # Settings come from the config only (house rule), not HTTP_PROXY/SSL_* env vars.
+            # Settings come from the config only (house rule), not HTTP_PROXY/SSL_* env vars:
+            # a proxy is [fetch] proxy, or proxy_env naming the variable to read.
             trust_env=False)
 
     def close(self) -> None:
@@ -136,14 +141,16 @@ class HttpFetcher:
                 if 200 <= resp.status_code < 300:
                     body = self._read_capped(resp, url, deadline)
                 return resp.status_code, headers, body
+        except httpx.ProxyError as err:  # the proxy refused the tunnel (e.g. 407, 403)
+            raise FetchError(f"the proxy refused {url}{self._via}: {_reason(err)}") from None
         except httpx.ConnectTimeout:
-            raise FetchError(f"connecting to {host} timed out after "
+            raise FetchError(f"connecting to {host}{self._via} timed out after "
                              f"{self.config.connect_timeout:g} s (fetch.connect_timeout)") from None
         except httpx.ReadTimeout:
-            raise FetchError(f"{host} sent nothing for {self.config.read_timeout:g} s "
-                             "(fetch.read_timeout)") from None
+            raise FetchError(f"{host}{self._via} sent nothing for "
+                             f"{self.config.read_timeout:g} s (fetch.read_timeout)") from None
         except httpx.ConnectError as err:
-            raise FetchError(f"cannot connect to {host}: {_reason(err)}") from None
+            raise FetchError(f"cannot connect to {host}{self._via}: {_reason(err)}") from None
         except httpx.TimeoutException as err:
             raise FetchError(f"timed out talking to {host}: {_reason(err)}") from None
         except (httpx.InvalidURL, httpx.UnsupportedProtocol) as err:
