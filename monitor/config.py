@@ -68,9 +68,24 @@ class FetchConfig(_Section):
     # environment variable holding the URL (credentials may go there, never in this file).
     proxy: str = ""
     proxy_env: str = ""
+    # Hosts fetched directly, not through the proxy (a name covers its subdomains too).
+    no_proxy: tuple[str, ...] = ()
     # A PEM file of CA certificates trusted instead of the bundled ones (certifi), e.g. the
     # CA of a proxy that inspects TLS; relative to the config file's directory.
     ca_bundle: str = ""
+
+    @field_validator("no_proxy")
+    @classmethod
+    def _proxy_exceptions(cls, hosts: tuple[str, ...]) -> tuple[str, ...]:
+        cleaned = []
+        for entry in hosts:
+            host = entry.strip().lower().removeprefix("*").lstrip(".")
+            if not host or any(c in host for c in "/:@ *"):
+                raise ValueError(f"no_proxy entry {entry!r} is not a host name or IPv4 "
+                                 "address (e.g. \"intranet.corp.example\" or \"10.0.0.7\"; "
+                                 "no scheme, port or path)")
+            cleaned.append(host)
+        return tuple(cleaned)
 
     @model_validator(mode="after")
     def _one_proxy_setting(self) -> FetchConfig:

@@ -59,6 +59,11 @@ class AddressPolicy:
     resolver: Resolver = resolve_host
     is_public: AddressCheck = is_public_address
     via_proxy: bool = False  # names are the proxy's to resolve: check IP literals only
+    no_proxy: tuple[str, ...] = ()  # hosts (and their subdomains) reached directly
+
+    def proxied(self, host: str) -> bool:
+        """Whether a request to host goes through the proxy."""
+        return self.via_proxy and not bypasses_proxy(host, self.no_proxy)
 
     def addresses(self, host: str, port: int, url: str) -> list[str]:
         """Every address of host, all public; FetchError naming the first that is not.
@@ -93,7 +98,7 @@ class AddressPolicy:
             raise FetchError(f"URL {url!r} has no host name")
         if self.allow_private:
             return
-        if self.via_proxy:
+        if self.proxied(parts.hostname):
             self._check_literal(parts.hostname, url)
             return
         self.addresses(parts.hostname, parts.port or (443 if scheme == "https" else 80), url)
@@ -110,6 +115,12 @@ class AddressPolicy:
         if not self.is_public(host):
             raise FetchError(f"refusing {url}: {host} is a non-public address; set [fetch] "
                              "allow_private_addresses = true to allow feeds on local networks")
+
+
+def bypasses_proxy(host: str, no_proxy: typing.Sequence[str]) -> bool:
+    """host is one of no_proxy's entries or a subdomain of one."""
+    host = host.lower().rstrip(".")
+    return any(host == entry or host.endswith("." + entry) for entry in no_proxy)
 
 
 class PinnedBackend(httpcore.NetworkBackend):

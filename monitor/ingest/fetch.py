@@ -24,7 +24,7 @@ from monitor.ingest.addresses import (
     is_public_address,
     resolve_host,
 )
-from monitor.ingest.transport import feed_transport, proxy_name, proxy_url
+from monitor.ingest.transport import feed_transports, proxy_name, proxy_url
 from monitor.types import FetchResult
 
 log = logging.getLogger(__name__)
@@ -72,13 +72,15 @@ class HttpFetcher:
         proxy = proxy_url(config, env)
         self._via = "" if proxy is None else f" via the proxy {proxy_name(proxy)}"
         self._policy = AddressPolicy(config.allow_private_addresses, resolver, is_public,
-                                     via_proxy=proxy is not None)
+                                     via_proxy=proxy is not None, no_proxy=config.no_proxy)
         timeout = httpx.Timeout(connect=config.connect_timeout, read=config.read_timeout,
                                 write=config.read_timeout, pool=config.connect_timeout)
         limits = httpx.Limits(max_connections=256, max_keepalive_connections=64)
+        default, mounts = ((transport, {}) if transport is not None
+                           else feed_transports(config, self._policy, limits, proxy))
         self._client = httpx.Client(
             timeout=timeout, follow_redirects=False,
-            transport=transport or feed_transport(config, self._policy, limits, proxy),
+            transport=default, mounts=mounts,
             headers={"User-Agent": config.user_agent,
                      "Accept": "application/rss+xml, application/atom+xml, "
                                "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"},
@@ -134,6 +136,7 @@ class HttpFetcher:
              deadline: float) -> tuple[int, dict[str, str], bytes]:
         """One GET without following redirects; the body is read only for a 2xx."""
         host = urlsplit(url).hostname or url
+        via = self._via if self._policy.proxied(host) else ""
         try:
             with self._client.stream("GET", url, headers=dict(extra_headers)) as resp:
                 headers = {k.lower(): v for k, v in resp.headers.items()}
@@ -142,15 +145,15 @@ class HttpFetcher:
                     body = self._read_capped(resp, url, deadline)
                 return resp.status_code, headers, body
         except httpx.ProxyError as err:  # the proxy refused the tunnel (e.g. 407, 403)
-            raise FetchError(f"the proxy refused {url}{self._via}: {_reason(err)}") from None
+            raise FetchError(f"the proxy refused {url}{via}: {_reason(err)}") from None
         except httpx.ConnectTimeout:
-            raise FetchError(f"connecting to {host}{self._via} timed out after "
+            raise FetchError(f"connecting to {host}{via} timed out after "
                              f"{self.config.connect_timeout:g} s (fetch.connect_timeout)") from None
         except httpx.ReadTimeout:
-            raise FetchError(f"{host}{self._via} sent nothing for "
+            raise FetchError(f"{host}{via} sent nothing for "
                              f"{self.config.read_timeout:g} s (fetch.read_timeout)") from None
         except httpx.ConnectError as err:
-            raise FetchError(f"cannot connect to {host}{self._via}: {_reason(err)}") from None
+            raise FetchError(f"cannot connect to {host}{via}: {_reason(err)}") from None
         except httpx.TimeoutException as err:
             raise FetchError(f"timed out talking to {host}: {_reason(err)}") from None
         except (httpx.InvalidURL, httpx.UnsupportedProtocol) as err:

@@ -56,19 +56,30 @@ def tls_context(config: FetchConfig) -> ssl.SSLContext:
                          "to trust the bundled ones") from None
 
 
-def feed_transport(config: FetchConfig, policy: AddressPolicy, limits: httpx.Limits,
-                   proxy: str | None) -> httpx.HTTPTransport:
-    """The transport for feed requests: pinned direct connections, or the proxy's.
+Mounts = dict[str, httpx.BaseTransport | None]  # httpx URL pattern -> transport
 
-    Through a proxy every TCP connection goes to the proxy (often on the local network, so
-    pinning would refuse it); https feeds are tunnelled with CONNECT and their certificates
-    still checked here, against the same CAs as the proxy's own when it speaks https.
+
+def feed_transports(config: FetchConfig, policy: AddressPolicy, limits: httpx.Limits,
+                    proxy: str | None) -> tuple[httpx.HTTPTransport, Mounts]:
+    """(the transport for feed requests, httpx mounts for the hosts that bypass it).
+
+    Without a proxy: pinned direct connections. Through a proxy every TCP connection goes to
+    the proxy (often on the local network, so pinning would refuse it); https feeds are
+    tunnelled with CONNECT and their certificates still checked here, against the same CAs
+    as the proxy's own when it speaks https. no_proxy hosts are mounted on a pinned direct
+    transport, under the same address rules as without a proxy.
     """
     context = tls_context(config)
+    direct = pinned_transport(policy, limits, context)
     if proxy is None:
-        return pinned_transport(policy, limits, context)
+        return direct, {}
     # httpcore refuses a proxy TLS context for an http:// proxy (it would never be used).
     https_proxy = urlsplit(proxy).scheme.lower() == "https"
-    return httpx.HTTPTransport(verify=context, limits=limits, trust_env=False,
-                               proxy=httpx.Proxy(proxy, ssl_context=context if https_proxy
-                                                 else None))
+    proxied = httpx.HTTPTransport(verify=context, limits=limits, trust_env=False,
+                                  proxy=httpx.Proxy(proxy, ssl_context=context if https_proxy
+                                                    else None))
+    mounts: Mounts = {}
+    for host in config.no_proxy:
+        mounts[f"all://{host}"] = direct
+        mounts[f"all://*.{host}"] = direct
+    return proxied, mounts

@@ -127,6 +127,33 @@ def test_through_a_proxy_local_addresses_in_the_url_are_still_refused(url: str) 
     assert proxy.requests == []
 
 
+def test_no_proxy_hosts_and_their_subdomains_are_fetched_directly(
+        feed_server: FeedServer) -> None:
+    feed_server.set("/rss", Reply(body=rss(item(5))))
+    names = {"intranet.corp.test": ["127.0.0.1"]}  # this machine's DNS for the direct hosts
+    with ForwardProxy(http_upstream=("127.0.0.1", feed_server.port)) as proxy:
+        config = FetchConfig(connect_timeout=2, read_timeout=2, proxy=proxy.url,
+                             no_proxy=(".corp.test",))
+        with HttpFetcher(config, env={}, resolver=lambda h, p: names[h],
+                         is_public=lambda address: True) as fetcher:
+            direct = fetcher.fetch(f"http://intranet.corp.test:{feed_server.port}/rss")
+            assert proxy.requests == []  # resolved here, connected to directly
+            proxied = fetcher.fetch(f"http://{FEED_HOST}/rss")
+    assert b"Headline number 5" in direct.body and b"Headline number 5" in proxied.body
+    assert [target for _, target, _ in proxy.requests] == [f"http://{FEED_HOST}/rss"]
+    assert [h["host"] for _, h in feed_server.requests] == [
+        f"intranet.corp.test:{feed_server.port}", FEED_HOST]
+
+
+def test_no_proxy_hosts_keep_the_direct_address_rules() -> None:
+    with ForwardProxy() as proxy, HttpFetcher(
+            FetchConfig(proxy=proxy.url, no_proxy=("corp.test",)), env={},
+            resolver=lambda h, p: ["10.0.0.9"]) as fetcher:
+        with pytest.raises(FetchError, match="resolves to the non-public address 10.0.0.9"):
+            fetcher.fetch("http://wiki.corp.test/rss")
+    assert proxy.requests == []
+
+
 def test_an_unreachable_proxy_is_named(closed_port_url: str) -> None:
     proxy = closed_port_url.removesuffix("/feed.xml")
     with _fetcher(proxy=proxy) as fetcher, \
@@ -156,11 +183,18 @@ def test_an_unreadable_ca_bundle_is_named(tmp_path: Path) -> None:
     ({"proxy": "http://bob:hunter2@proxy.corp:3128"}, "carries credentials.*proxy_env"),
     ({"proxy": "proxy.corp:3128"}, "must be an http:// or https:// proxy URL"),
     ({"proxy": "http://proxy.corp:3128", "proxy_env": "HTTPS_PROXY"}, "at most one of"),
+    ({"no_proxy": ["http://intranet.corp"]}, "no_proxy entry 'http://intranet.corp'"),
+    ({"no_proxy": ["intranet.corp:8080"]}, "no scheme, port or path"),
 ])
 def test_proxy_settings_are_validated(fetch: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message) as err:
         config_from_dict({"fetch": fetch})
     assert "hunter2" not in str(err.value)
+
+
+def test_no_proxy_entries_are_normalised() -> None:
+    config = config_from_dict({"fetch": {"no_proxy": [" *.Corp.Example", ".lab.test", "10.0.0.7"]}})
+    assert config.fetch.no_proxy == ("corp.example", "lab.test", "10.0.0.7")
 
 
 def test_a_relative_ca_bundle_is_read_from_the_config_directory(tmp_path: Path) -> None:
