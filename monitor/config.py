@@ -127,6 +127,9 @@ class ModelConfig(_Section):
     base_model: str = "packaged"
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
     batch_size: int = Field(32, ge=1, le=4096)
+    # Texts per scoring batch on a GPU: a GPU is idle at CPU-sized batches (an H200 scored
+    # both tasks 29x faster than the naive pipeline at 128 per batch).
+    gpu_batch_size: int = Field(128, ge=1, le=4096)
     max_length: int = Field(64, ge=8, le=512)
     rescore_window_hours: float = Field(24.0, ge=0)
     topics: tuple[str, ...] = DEFAULT_TOPICS

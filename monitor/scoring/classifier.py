@@ -57,6 +57,11 @@ def resolve_device(setting: str) -> str:
     return setting
 
 
+def scoring_batch_size(config: Config, device: str) -> int:
+    """Texts per scoring batch on this device: [model] gpu_batch_size on a GPU."""
+    return config.model.batch_size if device == "cpu" else config.model.gpu_batch_size
+
+
 def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> Iterator[list[int]]:
     """Index batches of similar length (shortest first), so padding stays small."""
     order = sorted(range(len(lengths)), key=lambda i: (lengths[i], i))
@@ -258,7 +263,8 @@ def make_classifier(loaded: LoadedModel, config: Config) -> Classifier:
 
 def _encoder_classifier(loaded: LoadedModel, config: Config) -> Classifier:
     device = resolve_device(config.model.device)
-    batch_size, max_length = config.model.batch_size, loaded.max_length(config.model.max_length)
+    batch_size = scoring_batch_size(config, device)
+    max_length = loaded.max_length(config.model.max_length)
     if device == "cpu" and config.model.cpu_int8 and loaded.path is not None:
         from monitor.scoring.onnx_cache import ensure_int8_onnx
 

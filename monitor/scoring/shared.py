@@ -39,6 +39,7 @@ from monitor.scoring.classifier import (
     padded_batches,
     probs_to_dicts,
     resolve_device,
+    scoring_batch_size,
     softmax,
     torch_backend_name,
     with_lexical,
@@ -255,7 +256,7 @@ def make_shared_pair(models: Sequence[LoadedModel], config: Config, *,
     device = resolve_device(config.model.device)
     # One pass serves both heads, so it reads as far as the longer-trained of the two.
     length = max(m.max_length(config.model.max_length) for m in models)
-    kwargs = {"batch_size": config.model.batch_size, "max_length": length}
+    kwargs = {"batch_size": scoring_batch_size(config, device), "max_length": length}
     if device == "cpu" and config.model.cpu_int8:
         return onnx_shared_pair(models, threads=threads, **kwargs)
     torch_runner = _TorchRunner(two_head_module([m.model for m in models]), device)

@@ -121,10 +121,13 @@ def test_int8_onnx_copy_is_built_cached_and_verified(tmp_path: Path,
     load_version(loaded.path)
 
     # make_classifier picks ONNX on CPU when cpu_int8 is on, torch when off.
-    on = make_config(tmp_path, model={"device": "cpu", "cpu_int8": True})
-    off = make_config(tmp_path, model={"device": "cpu", "cpu_int8": False})
-    assert make_classifier(loaded, on).backend == "onnx-int8"
-    assert make_classifier(loaded, off).backend == "torch-cpu"
+    # Both score in CPU-sized batches (batch_size), not gpu_batch_size.
+    sizes = {"batch_size": 7, "gpu_batch_size": 99}
+    on = make_config(tmp_path, model={"device": "cpu", "cpu_int8": True, **sizes})
+    off = make_config(tmp_path, model={"device": "cpu", "cpu_int8": False, **sizes})
+    int8, fp32 = make_classifier(loaded, on), make_classifier(loaded, off)
+    assert int8.backend == "onnx-int8" and fp32.backend == "torch-cpu"
+    assert int8.batch_size == fp32.batch_size == 7  # type: ignore[attr-defined]
 
 
 def test_make_classifier_falls_back_to_torch_when_export_impossible(

@@ -32,7 +32,8 @@ BF16_TOLERANCE = 0.05  # bf16 keeps 8 mantissa bits: probabilities agree to a fe
 
 def _gpu_config(tmp_path: Path, registry_dir: Path) -> Config:
     return make_config(tmp_path, model={"registry_dir": str(registry_dir), "device": "auto",
-                                        "batch_size": 4, "rescore_window_hours": 24})
+                                        "batch_size": 4, "gpu_batch_size": 6,
+                                        "rescore_window_hours": 24})
 
 
 def _close(a: list[dict[str, float]], b: list[dict[str, float]]) -> float:
@@ -45,6 +46,7 @@ def test_auto_device_scores_on_the_gpu_with_bf16_autocast(
     folder = make_version("topic")
     clf = make_classifier(load_version(folder), _gpu_config(tmp_path, registry_dir))
     assert isinstance(clf, TorchClassifier) and clf.backend == "torch-cuda-bfloat16"
+    assert clf.batch_size == 6  # [model] gpu_batch_size, not the CPU's batch_size
     got = clf.predict_proba(TEXTS)
     ref = TorchClassifier(load_version(folder), batch_size=4).predict_proba(TEXTS)
     assert _close(got, ref) < BF16_TOLERANCE
@@ -57,6 +59,7 @@ def test_shared_encoder_pass_on_the_gpu_matches_separate_cpu_models(
     pair = make_shared_pair([load_version(f) for f in folders],
                             _gpu_config(tmp_path, registry_dir))
     assert pair is not None and pair.backend == "torch-cuda-bfloat16-shared"
+    assert pair.batch_size == 6
     views = pair.views()
     for folder in folders:
         loaded = load_version(folder)
