@@ -209,15 +209,17 @@ def run_dataset(ds: Dataset, params: TrainParams, *, quick: bool, max_train: int
 
 
 def with_lexical(ds: Dataset, run: dict, model: Any, tokenizer: Any, train: list[Example],
-                 val: list[Example], test: list[Example], max_length: int) -> dict:
+                 val: list[Example], test: list[Example], max_length: int,
+                 head: tuple[int, int] | None = None) -> dict:
     """The run's model blended with a lexical model (training.lexical, what `train` saves):
-    fitted on the training rows, weighed on validation, tested on the held-out rows."""
+    fitted on the training rows, weighed on validation, tested on the held-out rows. head:
+    the (offset, stop) of this dataset's logits in a multi-head model."""
     from training.lexical import fit_lexical
 
     started = time.monotonic()
     fit = fit_lexical(train, val, ds.labels,
                       predict_proba(model, tokenizer, [e.text for e in val],
-                                    max_length=max_length))
+                                    max_length=max_length, head=head))
     seconds = time.monotonic() - started
     s = fit.summary
     print(f"lexical model ({s['features']} features, {seconds:.0f} s): validation macro-F1 "
@@ -225,7 +227,7 @@ def with_lexical(ds: Dataset, run: dict, model: Any, tokenizer: Any, train: list
           f"{s['validation']['lexical']['macro_f1']:.4f}, blend "
           f"{s['validation']['blend']['macro_f1']:.4f} at weight {s['weight']:.2f}", flush=True)
     texts = [e.text for e in test]
-    probs = predict_proba(model, tokenizer, texts, max_length=max_length)
+    probs = predict_proba(model, tokenizer, texts, max_length=max_length, head=head)
     if fit.model is not None:
         probs = fit.model.blend(probs, texts)
     pred = [ds.labels[int(i)] for i in probs.argmax(axis=1)]
@@ -348,6 +350,10 @@ def run_joint(names: list[str], params: TrainParams, *, quick: bool, max_train: 
                     "n_val": len(val), "n_test": len(test), "seconds": seconds,
                     "best_epoch": result.best_epoch, "metrics": metrics,
                     "baseline": baseline(train + val, test, ds.labels, skip=no_baseline)})
+        if auxiliary and params.lexical:  # `train --aux-data` saves the blend too
+            out.append(with_lexical(ds, out[-1], result.model, tokenizer, list(train),
+                                    list(val), test, params.max_length,
+                                    head=(head.offset, head.stop)))
     return out
 
 
