@@ -11,6 +11,7 @@ from __future__ import annotations
 import http.client
 import select
 import socket
+import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
@@ -31,17 +32,22 @@ class ForwardProxy:
     auth: the Proxy-Authorization value required, or None for an open proxy."""
 
     def __init__(self, http_upstream: tuple[str, int] | None = None,
-                 tls_upstream: tuple[str, int] | None = None, auth: str | None = None) -> None:
+                 tls_upstream: tuple[str, int] | None = None, auth: str | None = None,
+                 tls: ssl.SSLContext | None = None) -> None:
         self.http_upstream, self.tls_upstream, self.auth = http_upstream, tls_upstream, auth
         self.requests: list[tuple[str, str, dict[str, str]]] = []
         self.httpd = _Server(("127.0.0.1", 0), _handler(self))
         self.port = self.httpd.server_address[1]
+        self.scheme = "http" if tls is None else "https"  # tls: the proxy itself speaks TLS
+        if tls is not None:
+            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True,
+                                                do_handshake_on_connect=False)
         self._thread = threading.Thread(target=self.httpd.serve_forever,
                                         kwargs={"poll_interval": 0.05}, daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     def __enter__(self) -> ForwardProxy:
         self._thread.start()

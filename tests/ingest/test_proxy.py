@@ -89,6 +89,22 @@ def test_https_feed_is_tunnelled_with_credentials_from_the_environment(
     assert "proxy-authorization" not in tls_feed_server.requests[0][1]
 
 
+def test_an_https_proxy_is_checked_against_the_same_ca_bundle(
+        tls_feed_server: FeedServer, ca: trustme.CA, ca_file: str) -> None:
+    tls_feed_server.set("/rss", Reply(body=rss(item(6))))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    with ForwardProxy(tls_upstream=("127.0.0.1", tls_feed_server.port), tls=context) as proxy:
+        assert proxy.url.startswith("https://")
+        with _fetcher(proxy=proxy.url, ca_bundle=ca_file) as fetcher:  # TLS inside TLS
+            result = fetcher.fetch(f"https://{FEED_HOST}/rss")
+        with _fetcher(proxy=proxy.url) as fetcher, \
+                pytest.raises(FetchError, match="CERTIFICATE_VERIFY_FAILED"):
+            fetcher.fetch(f"https://{FEED_HOST}/rss")  # the proxy's own certificate fails
+    assert b"Headline number 6" in result.body
+    assert [(m, t) for m, t, _ in proxy.requests] == [("CONNECT", f"{FEED_HOST}:443")]
+
+
 def test_the_feed_certificate_is_still_checked_through_the_tunnel(
         tls_feed_server: FeedServer) -> None:
     tls_feed_server.set("/rss", Reply(body=rss(item(3))))
