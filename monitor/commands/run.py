@@ -65,12 +65,21 @@ def _warn_without_feeds(app: App) -> None:
                     app.config_path or "the config file")
 
 
+def _check_fetch_settings(app: App) -> None:
+    """Stop at start-up, in one line, when the proxy or CA settings cannot work (a proxy_env
+    variable that is not set, an unreadable ca_bundle), rather than fail every poll."""
+    from monitor.ingest.fetch import HttpFetcher
+
+    HttpFetcher(app.config.fetch).close()
+
+
 @click.command()
 @pass_app
 def run(app: App) -> None:
     """Run the monitor until stopped (Ctrl-C or SIGTERM): poll, score and alert."""
     if app.verbosity == 0:  # a service should say what it does without -v
         logging.getLogger().setLevel(logging.INFO)
+    _check_fetch_settings(app)
     engine = app.engine  # opening it migrates the database to head
     sync_feeds(app)
     log.info("database %s ready; %d feed(s) in config",

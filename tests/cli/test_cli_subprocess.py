@@ -107,3 +107,12 @@ def test_run_says_when_every_feed_fails_and_points_to_the_demo(tmp_path: Path) -
     [(errors, last_error)] = db_rows(tmp_path / "finsentinel.db",
                                      "select error_count, last_error from feeds")
     assert errors == 1 and "refused" in last_error
+
+
+def test_run_stops_at_start_when_the_proxy_variable_is_not_set(tmp_path: Path) -> None:
+    path = write_config(tmp_path / "config.toml", {"A": "http://127.0.0.1:9/a.xml"},
+                        extra='proxy_env = "FINSENTINEL_TEST_PROXY"')
+    done = run_process("--config", str(path), "run", cwd=tmp_path, timeout=60)
+    assert done.returncode != 0
+    assert "proxy_env names FINSENTINEL_TEST_PROXY, which is not set" in done.stderr
+    assert "Traceback" not in done.stderr  # one line, before any job (else it would run on)
