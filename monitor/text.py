@@ -49,6 +49,13 @@ def html_to_text(value: str | None) -> str:
     return _WS.sub(" ", html.unescape("".join(parser.parts))).strip()
 
 
+def _clean(value: str | None) -> str:
+    # Entities are decoded here too: feed text arrives decoded (html_to_text), but labelled
+    # files often keep an exporter's "&amp;", and training should read what scoring reads.
+    value = html.unescape(value) if value and "&" in value else (value or "")
+    return _WS.sub(" ", _URL.sub(" ", value)).strip()
+
+
 def model_input(title: str | None, summary: str | None = None, *, max_chars: int = 1000) -> str:
     """Text the classifier reads for an article: the headline, then the summary if it adds words.
 
@@ -56,8 +63,8 @@ def model_input(title: str | None, summary: str | None = None, *, max_chars: int
     training row look alike; the summary is appended after a separator when it is not a copy
     of the title (many feeds repeat the title as the description).
     """
-    t = _WS.sub(" ", _URL.sub(" ", title or "")).strip()
-    s = _WS.sub(" ", _URL.sub(" ", summary or "")).strip()
+    t = _clean(title)
+    s = _clean(summary)
     if s and s.lower() != t.lower() and not t.lower().startswith(s.lower()):
         text = f"{t}. {s}" if t and not t.endswith((".", "!", "?", ":")) else f"{t} {s}".strip()
     else:

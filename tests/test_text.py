@@ -27,3 +27,9 @@ def test_html_to_text_strips_tags_scripts_and_entities() -> None:
     html = "<p>Shares &amp; bonds</p><script>alert(1)</script><div>fell</div>"
     assert html_to_text(html) == "Shares & bonds fell"
     assert html_to_text(None) == ""
+
+
+def test_entities_left_in_labelled_files_are_decoded_as_feed_text_is() -> None:
+    raw = "Apple, Amazon, Tesla &amp; more: Q3 &gt; Q2 https://t.co/QPN8Gwl7Uh"
+    assert model_input(raw) == "Apple, Amazon, Tesla & more: Q3 > Q2"
+    assert model_input(raw) == model_input(html_to_text(raw))
