@@ -77,6 +77,14 @@ class Loop:
     autocast: Any
     scaler: Any
     rdrop: float = 0.0  # TrainParams.rdrop
+    # With TrainParams.ema > 0: the exponential moving average of the weights, updated after
+    # every optimiser step (torch's AveragedModel); validation and the saved model use it.
+    ema: Any = None
+
+    @property
+    def scored(self) -> Any:
+        """The model validation reads: the weight average when there is one."""
+        return self.model if self.ema is None else self.ema.module
 
 
 def make_loop(model: Any, tokenizer: Any, texts: Sequence[str], heads: Sequence[Head],
@@ -100,7 +108,21 @@ def make_loop(model: Any, tokenizer: Any, texts: Sequence[str], heads: Sequence[
         for h, t in zip(heads, targets, strict=True)]
     autocast, scaler = precision(device)
     return Loop(model, tokenizer, enc, tuple(heads), [list(t) for t in targets], device,
-                optimizer, scheduler, loss_fns, autocast, scaler, params.rdrop), lengths
+                optimizer, scheduler, loss_fns, autocast, scaler, params.rdrop,
+                _ema(model, params.ema)), lengths
+
+
+def _ema(model: Any, decay: float) -> Any:
+    """A copy of model that follows decay * itself + (1 - decay) * model per step, or None.
+
+    Only parameters are averaged (use_buffers=False keeps the copy's buffers equal to the
+    model's): BERT's buffers are position and token-type ids, integers with nothing to average.
+    """
+    if not decay:
+        return None
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=False)
 
 
 def _batch_loss(loop: Loop, logits: Any, idx: list[int]) -> Any:
@@ -150,16 +172,20 @@ def train_epoch(loop: Loop, batches: list[list[int]], desc: str, progress: bool)
         return _batch_loss(loop, logits, idx)  # None: no label in the batch (cannot happen)
 
     trainable = [p for p in loop.model.parameters() if p.requires_grad]
+    ema = loop.ema
     return run_epoch(batches, batch_loss, loop.optimizer, loop.scheduler, loop.scaler,
-                     trainable, desc, progress)
+                     trainable, desc, progress,
+                     after_step=None if ema is None else lambda: ema.update_parameters(
+                         loop.model))
 
 
 def run_epoch(batches: Sequence[list[int]], batch_loss: Callable[[list[int]], Any],
               optimizer: Any, scheduler: Any, scaler: Any, trainable: Sequence[Any], desc: str,
-              progress: bool) -> float:
+              progress: bool, after_step: Callable[[], None] | None = None) -> float:
     """One optimiser pass with a progress bar: batch_loss(indices) gives a batch's loss, or
-    None to skip the batch; returns the mean loss of the batches stepped on. Fine-tuning and
-    domain adaptation differ only in how a batch becomes a loss."""
+    None to skip the batch; after_step runs after each step; returns the mean loss of the
+    batches stepped on. Fine-tuning and domain adaptation differ only in how a batch becomes
+    a loss."""
     from tqdm.auto import tqdm
 
     bar = tqdm(batches, desc=desc, unit="batch", disable=not progress, leave=False)
@@ -169,6 +195,8 @@ def run_epoch(batches: Sequence[list[int]], batch_loss: Callable[[list[int]], An
         if loss is None:
             continue
         _optimizer_step(loss, optimizer, scheduler, scaler, trainable)
+        if after_step is not None:
+            after_step()
         total, counted = total + loss.detach().item(), counted + 1
         bar.set_postfix(loss=f"{total / counted:.4f}")
     bar.close()

@@ -305,3 +305,59 @@ def test_rdrop_runs_the_batch_twice_and_adds_the_symmetric_kl(tiny_base: Path) -
     assert seen == [4]  # one pass over both copies of the 2-row batch
     with pytest.raises(DataError, match="R-Drop weight .* got -1"):
         check_params(replace(FAST, rdrop=-1.0))
+
+
+def test_weight_average_is_what_validation_reads_and_fit_keeps(tiny_base: Path,
+                                                               monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import torch
+
+    import training.loop as loop_module
+    import training.train as train_module
+    from monitor.scoring.base_model import load_base_for_classification, resolve_base_model
+    from training.data import Example
+    from training.train import fit
+
+    # Record the trainable weights after every optimiser step, as the optimiser left them.
+    steps: list[list[torch.Tensor]] = []
+    real_step = loop_module._optimizer_step
+
+    def recording_step(loss, optimizer, scheduler, scaler, trainable):  # type: ignore[no-untyped-def]
+        real_step(loss, optimizer, scheduler, scaler, trainable)
+        steps.append([p.detach().clone() for p in trainable])
+
+    monkeypatch.setattr(loop_module, "_optimizer_step", recording_step)
+    # And the weights of the model that validation scores.
+    validated: list[list[torch.Tensor]] = []
+    real_evaluate = train_module.evaluate_examples
+
+    def recording_evaluate(model, *args, **kwargs):  # type: ignore[no-untyped-def]
+        validated.append([p.detach().clone() for p in model.parameters() if p.requires_grad])
+        return real_evaluate(model, *args, **kwargs)
+
+    monkeypatch.setattr(train_module, "evaluate_examples", recording_evaluate)
+    rows = [("acme misses forecast", "negative"), ("board meets today", "neutral"),
+            ("profit jumps", "positive"), ("shares slump", "negative"),
+            ("report due monday", "neutral"), ("record revenue", "positive")] * 3
+    train = [Example(t, label, "rows", i + 1) for i, (t, label) in enumerate(rows)]
+    val = train[:6]
+    decay = 0.6
+    params = replace(FAST, epochs=1, ema=decay)
+    model, tokenizer = load_base_for_classification(resolve_base_model(str(tiny_base)),
+                                                    SENTIMENT_LABELS, seed=FAST.seed)
+    result = fit(model, tokenizer, train, val, SENTIMENT_LABELS, params,
+                 device=torch.device("cpu"), progress=False)
+    assert len(steps) == 3  # 18 rows in batches of 8
+    # The average starts at the first step's weights, then moves (1 - decay) towards each.
+    expected = steps[0]
+    for after in steps[1:]:
+        expected = [decay * e + (1 - decay) * w for e, w in zip(expected, after, strict=True)]
+    kept = [p.detach() for p in result.model.parameters() if p.requires_grad]
+    for got, want in zip(kept, expected, strict=True):
+        assert torch.allclose(got, want, atol=1e-6)
+    assert any(not torch.allclose(got, last) for got, last in zip(kept, steps[-1], strict=True))
+    # Validation scored the average, not the last weights.
+    assert len(validated) == 1
+    for seen, want in zip(validated[0], expected, strict=True):
+        assert torch.allclose(seen, want, atol=1e-6)
+    with pytest.raises(DataError, match="weight-average decay .* got 1"):
+        check_params(replace(FAST, ema=1.0))
