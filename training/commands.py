@@ -90,6 +90,9 @@ def _data_options(f: Any) -> Any:
 @click.option("--train-embeddings", is_flag=True,
               help="Fine-tune the word-embedding matrix too (frozen by default). Measured on "
                    "tweets (cashtags, slang) +1 point; on FPB's news sentences it lost.")
+@click.option("--ema", type=float, default=None, metavar="DECAY",
+              help="Validate and save an exponential moving average of the weights, updated "
+                   "after every step with this decay (e.g. 0.99; 0 = off) [default: 0].")
 @click.option("--no-lexical", is_flag=True,
               help="Encoder only: no TF-IDF linear model blended in (by default one is fitted "
                    "on the same rows and kept when it improves validation macro-F1).")
@@ -104,7 +107,7 @@ def train(app: App, task: str, data_files: tuple[Path, ...], more_files: tuple[P
           unlabelled: tuple[Path, ...], unlabelled_from_db: bool, min_confidence: float,
           soup: int, epochs: int | None, lr: float | None, batch_size: int | None,
           max_length: int | None, seed: int | None, eval_fraction: float | None,
-          threads: int | None, train_embeddings: bool, no_lexical: bool,
+          threads: int | None, train_embeddings: bool, ema: float | None, no_lexical: bool,
           base_model: str | None) -> None:
     """Fine-tune a new TASK model version on labelled files and/or database labels."""
     from training.data import load_labelled, task_labels
@@ -114,7 +117,7 @@ def train(app: App, task: str, data_files: tuple[Path, ...], more_files: tuple[P
     files = [*data_files, *more_files]
     given: dict[str, Any] = {"epochs": epochs, "lr": lr, "batch_size": batch_size,
                              "max_length": max_length, "seed": seed,
-                             "eval_fraction": eval_fraction, "threads": threads}
+                             "eval_fraction": eval_fraction, "threads": threads, "ema": ema}
     params = TrainParams(**{k: v for k, v in given.items() if v is not None},
                          freeze_embeddings=not train_embeddings, lexical=not no_lexical)
     self_training = bool(unlabelled or unlabelled_from_db)

@@ -216,8 +216,8 @@ def check_params(params: TrainParams) -> None:
         raise DataError(f"schedule must be 'linear' or 'cosine', got {params.schedule!r}")
     check_threads(params.threads)
     if not 0 <= params.ema < 1:
-        raise DataError("weight-average decay (TrainParams.ema; the accuracy benchmark's --ema) "
-                        f"must be 0 (off) or in (0, 1), got {params.ema}")
+        raise DataError("--ema (the weight average's decay per step) must be 0 (off) or in "
+                        f"(0, 1), e.g. 0.99, got {params.ema}")
     if not 0 < params.layer_decay <= 1:
         raise DataError("layer decay (TrainParams.layer_decay; the accuracy benchmark's "
                         f"--layer-decay) must be in (0, 1], got {params.layer_decay}")

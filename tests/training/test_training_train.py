@@ -162,6 +162,23 @@ def test_cli_train_embeddings_fine_tunes_the_word_embeddings(tmp_path: Path,
     assert before.shape == after.shape and not after.equal(before)
 
 
+def test_cli_ema_is_recorded_in_the_card_and_checked(tmp_path: Path, tiny_base: Path) -> None:
+    cfg = write_cli_config(tmp_path, tiny_base)
+    data = write_csv(tmp_path / "s.csv", sentiment_rows(8))
+    args = ["--config", str(cfg), "train", "--task", "sentiment", "--data", str(data),
+            "--epochs", "1", "--lr", "5e-3", "--batch-size", "8", "--max-length", "16",
+            "--eval-fraction", "0.25", "--threads", "1"]
+    res = CliRunner().invoke(cli, [*args, "--ema", "0.9"])
+    assert res.exit_code == 0, res.output
+    version = res.output.split("saved model version ")[1].split()[0]
+    card = json.loads((tmp_path / "models" / "sentiment" / version / "card.json")
+                      .read_text("utf-8"))
+    assert card["hyperparameters"]["ema"] == 0.9
+    res = CliRunner().invoke(cli, [*args, "--ema", "1.5"])
+    assert res.exit_code == 1 and "--ema (the weight average's decay per step)" in res.output
+    assert "got 1.5" in res.output and "Traceback" not in res.output
+
+
 def test_cli_bad_data_is_one_clear_line(tmp_path: Path, tiny_base: Path) -> None:
     cfg = write_cli_config(tmp_path, tiny_base)
     bad = write_csv(tmp_path / "bad.csv", [("up", "positive"), ("down", "bearish")])
@@ -359,5 +376,5 @@ def test_weight_average_is_what_validation_reads_and_fit_keeps(tiny_base: Path,
     assert len(validated) == 1
     for seen, want in zip(validated[0], expected, strict=True):
         assert torch.allclose(seen, want, atol=1e-6)
-    with pytest.raises(DataError, match="weight-average decay .* got 1"):
+    with pytest.raises(DataError, match=r"--ema \(the weight average's decay per step\) .* got 1"):
         check_params(replace(FAST, ema=1.0))
