@@ -389,9 +389,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="layer-wise learning-rate decay (e.g. 0.8; default 1 = none)")
     ap.add_argument("--rdrop", type=float, default=None,
                     help="R-Drop weight: each batch twice, + weight x symmetric KL (0 = off)")
-    ap.add_argument("--ema", type=float, default=None, metavar="DECAY",
-                    help="validate and keep an exponential moving average of the weights "
-                         "(e.g. 0.995 per step; default 0 = the weights themselves)")
+    ap.add_argument("--ema", type=float, default=None, metavar="EPOCHS",
+                    help="span of the weight average in epochs (default 1, as `train`; "
+                         "0 = the weights themselves)")
     ap.add_argument("--pseudo", default="",
                     help="self-training: after training, label these datasets' texts (their "
                          "labels unused) and train a student on the confident ones too")

@@ -90,9 +90,9 @@ def _data_options(f: Any) -> Any:
 @click.option("--train-embeddings", is_flag=True,
               help="Fine-tune the word-embedding matrix too (frozen by default). Measured on "
                    "tweets (cashtags, slang) +1 point; on FPB's news sentences it lost.")
-@click.option("--ema", type=float, default=None, metavar="DECAY",
-              help="Validate and save an exponential moving average of the weights, updated "
-                   "after every step with this decay (e.g. 0.99; 0 = off) [default: 0].")
+@click.option("--ema", type=float, default=None, metavar="EPOCHS",
+              help="Validate and save an exponential moving average of the weights spanning "
+                   "about this many epochs (0 = the weights themselves) [default: 1].")
 @click.option("--no-lexical", is_flag=True,
               help="Encoder only: no TF-IDF linear model blended in (by default one is fitted "
                    "on the same rows and kept when it improves validation macro-F1).")

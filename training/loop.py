@@ -109,7 +109,23 @@ def make_loop(model: Any, tokenizer: Any, texts: Sequence[str], heads: Sequence[
     autocast, scaler = precision(device)
     return Loop(model, tokenizer, enc, tuple(heads), [list(t) for t in targets], device,
                 optimizer, scheduler, loss_fns, autocast, scaler, params.rdrop,
-                _ema(model, params.ema)), lengths
+                _ema(model, ema_decay(params.ema, steps_per_epoch(lengths, batch_size)))), lengths
+
+
+def steps_per_epoch(lengths: Sequence[int], batch_size: int) -> int:
+    """Optimiser steps in one epoch (pools may end in a short batch, so count, not divide)."""
+    import torch
+
+    return len(length_grouped_batches(lengths, batch_size, torch.Generator()))
+
+
+def ema_decay(horizon_epochs: float, steps: int) -> float:
+    """The per-step decay of a weight average that spans about horizon_epochs epochs of
+    `steps` steps (1 - 1 / horizon in steps; 0, no averaging, when that is a step or less).
+    A horizon in epochs rather than a fixed decay keeps small data sets from being averaged
+    over their first, untrained steps and large ones over a sliver of an epoch."""
+    horizon = horizon_epochs * steps
+    return 0.0 if horizon <= 1 else 1.0 - 1.0 / horizon
 
 
 def _ema(model: Any, decay: float) -> Any:
@@ -261,8 +277,7 @@ def scheduled_adamw(model: Any, lengths: Sequence[int], batch_size: int, *, epoc
     from transformers import get_scheduler
 
     optimizer = torch.optim.AdamW(_param_groups(model, weight_decay, lr, layer_decay), lr=lr)
-    # Pools may end in a short batch, so count the batches rather than divide.
-    total = len(length_grouped_batches(lengths, batch_size, torch.Generator())) * epochs
+    total = steps_per_epoch(lengths, batch_size) * epochs
     scheduler = get_scheduler(schedule, optimizer, num_warmup_steps=int(total * warmup_ratio),
                               num_training_steps=total)
     return optimizer, scheduler

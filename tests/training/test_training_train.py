@@ -168,15 +168,15 @@ def test_cli_ema_is_recorded_in_the_card_and_checked(tmp_path: Path, tiny_base: 
     args = ["--config", str(cfg), "train", "--task", "sentiment", "--data", str(data),
             "--epochs", "1", "--lr", "5e-3", "--batch-size", "8", "--max-length", "16",
             "--eval-fraction", "0.25", "--threads", "1"]
-    res = CliRunner().invoke(cli, [*args, "--ema", "0.9"])
+    res = CliRunner().invoke(cli, [*args, "--ema", "2.5"])
     assert res.exit_code == 0, res.output
     version = res.output.split("saved model version ")[1].split()[0]
     card = json.loads((tmp_path / "models" / "sentiment" / version / "card.json")
                       .read_text("utf-8"))
-    assert card["hyperparameters"]["ema"] == 0.9
-    res = CliRunner().invoke(cli, [*args, "--ema", "1.5"])
-    assert res.exit_code == 1 and "--ema (the weight average's decay per step)" in res.output
-    assert "got 1.5" in res.output and "Traceback" not in res.output
+    assert card["hyperparameters"]["ema"] == 2.5
+    res = CliRunner().invoke(cli, [*args, "--ema", "-1"])
+    assert res.exit_code == 1 and "--ema (the weight average's span in epochs)" in res.output
+    assert "got -1.0" in res.output and "Traceback" not in res.output
 
 
 def test_cli_bad_data_is_one_clear_line(tmp_path: Path, tiny_base: Path) -> None:
@@ -357,8 +357,8 @@ def test_weight_average_is_what_validation_reads_and_fit_keeps(tiny_base: Path,
             ("report due monday", "neutral"), ("record revenue", "positive")] * 3
     train = [Example(t, label, "rows", i + 1) for i, (t, label) in enumerate(rows)]
     val = train[:6]
-    decay = 0.6
-    params = replace(FAST, epochs=1, ema=decay)
+    params = replace(FAST, epochs=1, ema=2.5)
+    decay = 1 - 1 / (2.5 * 3)  # a span of 2.5 epochs of 3 steps
     model, tokenizer = load_base_for_classification(resolve_base_model(str(tiny_base)),
                                                     SENTIMENT_LABELS, seed=FAST.seed)
     result = fit(model, tokenizer, train, val, SENTIMENT_LABELS, params,
@@ -376,5 +376,30 @@ def test_weight_average_is_what_validation_reads_and_fit_keeps(tiny_base: Path,
     assert len(validated) == 1
     for seen, want in zip(validated[0], expected, strict=True):
         assert torch.allclose(seen, want, atol=1e-6)
-    with pytest.raises(DataError, match=r"--ema \(the weight average's decay per step\) .* got 1"):
-        check_params(replace(FAST, ema=1.0))
+    with pytest.raises(DataError, match=r"--ema \(the weight average's span in epochs\) .*"
+                                         r"got -0.5"):
+        check_params(replace(FAST, ema=-0.5))
+
+
+def test_weight_average_spans_about_the_given_epochs() -> None:
+    from training.loop import ema_decay
+
+    assert ema_decay(1.0, 100) == pytest.approx(0.99)  # FPB: ~87 steps an epoch at batch 32
+    assert ema_decay(2.0, 50) == pytest.approx(0.99)
+    assert ema_decay(1.0, 1) == 0.0 and ema_decay(0.0, 500) == 0.0  # nothing to average
+
+
+def test_no_weight_average_when_off(tiny_base: Path) -> None:
+    from monitor.scoring.base_model import load_base_for_classification, resolve_base_model
+    from training.loop import Head, make_loop
+
+    model, tokenizer = load_base_for_classification(resolve_base_model(str(tiny_base)),
+                                                    SENTIMENT_LABELS)
+    texts = ["acme misses", "board meets", "report due", "results date"]
+    head = [Head("sentiment", SENTIMENT_LABELS)]
+    off, _ = make_loop(model, tokenizer, texts, head, [[0, 1, 2, 1]], replace(FAST, ema=0.0),
+                       torch.device("cpu"), 2)
+    assert off.ema is None and off.scored is model
+    on, _ = make_loop(model, tokenizer, texts, head, [[0, 1, 2, 1]], replace(FAST, ema=1.0),
+                      torch.device("cpu"), 1)
+    assert on.scored is not model and on.scored is on.ema.module
