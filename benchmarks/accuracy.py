@@ -427,7 +427,7 @@ def main(argv: list[str] | None = None) -> int:
                                    "schedule": args.schedule,
                                    "label_smoothing": args.label_smoothing,
                                    "layer_decay": args.layer_decay,
-                                   "rdrop": args.rdrop, "ema": args.ema,
+                                   "rdrop": args.rdrop, "ema_epochs": args.ema,
                                    "threads": args.threads}.items() if v is not None}
     if args.no_class_weights:
         overrides["class_weights"] = False

@@ -117,7 +117,7 @@ def train(app: App, task: str, data_files: tuple[Path, ...], more_files: tuple[P
     files = [*data_files, *more_files]
     given: dict[str, Any] = {"epochs": epochs, "lr": lr, "batch_size": batch_size,
                              "max_length": max_length, "seed": seed,
-                             "eval_fraction": eval_fraction, "threads": threads, "ema": ema}
+                             "eval_fraction": eval_fraction, "threads": threads, "ema_epochs": ema}
     params = TrainParams(**{k: v for k, v in given.items() if v is not None},
                          freeze_embeddings=not train_embeddings, lexical=not no_lexical)
     self_training = bool(unlabelled or unlabelled_from_db)

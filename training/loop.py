@@ -77,8 +77,9 @@ class Loop:
     autocast: Any
     scaler: Any
     rdrop: float = 0.0  # TrainParams.rdrop
-    # With TrainParams.ema > 0: the exponential moving average of the weights, updated after
-    # every optimiser step (torch's AveragedModel); validation and the saved model use it.
+    # With TrainParams.ema_epochs > 0: the exponential moving average of the weights,
+    # updated after every optimiser step (torch's AveragedModel); validation and the saved
+    # model use it.
     ema: Any = None
 
     @property
@@ -107,9 +108,9 @@ def make_loop(model: Any, tokenizer: Any, texts: Sequence[str], heads: Sequence[
         ignore_index=IGNORE, label_smoothing=params.label_smoothing)
         for h, t in zip(heads, targets, strict=True)]
     autocast, scaler = precision(device)
+    ema = _ema(model, ema_decay(params.ema_epochs, steps_per_epoch(lengths, batch_size)))
     return Loop(model, tokenizer, enc, tuple(heads), [list(t) for t in targets], device,
-                optimizer, scheduler, loss_fns, autocast, scaler, params.rdrop,
-                _ema(model, ema_decay(params.ema, steps_per_epoch(lengths, batch_size)))), lengths
+                optimizer, scheduler, loss_fns, autocast, scaler, params.rdrop, ema), lengths
 
 
 def steps_per_epoch(lengths: Sequence[int], batch_size: int) -> int:

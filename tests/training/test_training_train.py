@@ -173,7 +173,7 @@ def test_cli_ema_is_recorded_in_the_card_and_checked(tmp_path: Path, tiny_base: 
     version = res.output.split("saved model version ")[1].split()[0]
     card = json.loads((tmp_path / "models" / "sentiment" / version / "card.json")
                       .read_text("utf-8"))
-    assert card["hyperparameters"]["ema"] == 2.5
+    assert card["hyperparameters"]["ema_epochs"] == 2.5
     res = CliRunner().invoke(cli, [*args, "--ema", "-1"])
     assert res.exit_code == 1 and "--ema (the weight average's span in epochs)" in res.output
     assert "got -1.0" in res.output and "Traceback" not in res.output
@@ -357,7 +357,7 @@ def test_weight_average_is_what_validation_reads_and_fit_keeps(tiny_base: Path,
             ("report due monday", "neutral"), ("record revenue", "positive")] * 3
     train = [Example(t, label, "rows", i + 1) for i, (t, label) in enumerate(rows)]
     val = train[:6]
-    params = replace(FAST, epochs=1, ema=2.5)
+    params = replace(FAST, epochs=1, ema_epochs=2.5)
     decay = 1 - 1 / (2.5 * 3)  # a span of 2.5 epochs of 3 steps
     model, tokenizer = load_base_for_classification(resolve_base_model(str(tiny_base)),
                                                     SENTIMENT_LABELS, seed=FAST.seed)
@@ -378,7 +378,7 @@ def test_weight_average_is_what_validation_reads_and_fit_keeps(tiny_base: Path,
         assert torch.allclose(seen, want, atol=1e-6)
     with pytest.raises(DataError, match=r"--ema \(the weight average's span in epochs\) .*"
                                          r"got -0.5"):
-        check_params(replace(FAST, ema=-0.5))
+        check_params(replace(FAST, ema_epochs=-0.5))
 
 
 def test_weight_average_spans_about_the_given_epochs() -> None:
@@ -397,9 +397,9 @@ def test_no_weight_average_when_off(tiny_base: Path) -> None:
                                                     SENTIMENT_LABELS)
     texts = ["acme misses", "board meets", "report due", "results date"]
     head = [Head("sentiment", SENTIMENT_LABELS)]
-    off, _ = make_loop(model, tokenizer, texts, head, [[0, 1, 2, 1]], replace(FAST, ema=0.0),
+    off, _ = make_loop(model, tokenizer, texts, head, [[0, 1, 2, 1]], replace(FAST, ema_epochs=0.0),
                        torch.device("cpu"), 2)
     assert off.ema is None and off.scored is model
-    on, _ = make_loop(model, tokenizer, texts, head, [[0, 1, 2, 1]], replace(FAST, ema=1.0),
+    on, _ = make_loop(model, tokenizer, texts, head, [[0, 1, 2, 1]], replace(FAST, ema_epochs=1.0),
                       torch.device("cpu"), 1)
     assert on.scored is not model and on.scored is on.ema.module

@@ -19,7 +19,7 @@ BOOTSTRAP_RECIPE = {"epochs": 4, "max_length": 40, "batch_size": 32, "lr": 1e-4,
                     "lexical": False,
                     # Measured (README) without the weight average; its 4 short epochs on
                     # templates have no swings for an average to smooth.
-                    "ema": 0.0}
+                    "ema_epochs": 0.0}
 
 
 def bootstrap_data_path(configured: str, resolve: object = None) -> Path:
