@@ -6,6 +6,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from monitor.errors import DataError
@@ -189,11 +190,9 @@ def train_epoch(loop: Loop, batches: list[list[int]], desc: str, progress: bool)
         return _batch_loss(loop, logits, idx)  # None: no label in the batch (cannot happen)
 
     trainable = [p for p in loop.model.parameters() if p.requires_grad]
-    ema = loop.ema
+    average = None if loop.ema is None else partial(loop.ema.update_parameters, loop.model)
     return run_epoch(batches, batch_loss, loop.optimizer, loop.scheduler, loop.scaler,
-                     trainable, desc, progress,
-                     after_step=None if ema is None else lambda: ema.update_parameters(
-                         loop.model))
+                     trainable, desc, progress, after_step=average)
 
 
 def run_epoch(batches: Sequence[list[int]], batch_loss: Callable[[list[int]], Any],
