@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from pathlib import Path
@@ -68,7 +69,8 @@ class FetchConfig(_Section):
     # environment variable holding the URL (credentials may go there, never in this file).
     proxy: str = ""
     proxy_env: str = ""
-    # Hosts fetched directly, not through the proxy (a name covers its subdomains too).
+    # Hosts fetched directly, not through the proxy: a name covers its subdomains too; IPv4
+    # and IPv6 addresses and CIDR networks match URLs that name an address in them.
     no_proxy: tuple[str, ...] = ()
     # A PEM file of CA certificates trusted instead of the bundled ones (certifi), e.g. the
     # CA of a proxy that inspects TLS; relative to the config file's directory.
@@ -77,15 +79,7 @@ class FetchConfig(_Section):
     @field_validator("no_proxy")
     @classmethod
     def _proxy_exceptions(cls, hosts: tuple[str, ...]) -> tuple[str, ...]:
-        cleaned = []
-        for entry in hosts:
-            host = entry.strip().lower().removeprefix("*").lstrip(".")
-            if not host or any(c in host for c in "/:@ *"):
-                raise ValueError(f"no_proxy entry {entry!r} is not a host name or IPv4 "
-                                 "address (e.g. \"intranet.corp.example\" or \"10.0.0.7\"; "
-                                 "no scheme, port or path)")
-            cleaned.append(host)
-        return tuple(cleaned)
+        return tuple(_no_proxy_entry(entry) for entry in hosts)
 
     @model_validator(mode="after")
     def _one_proxy_setting(self) -> FetchConfig:
@@ -95,6 +89,26 @@ class FetchConfig(_Section):
         if self.proxy:
             check_proxy_url(self.proxy, "proxy", allow_credentials=False)
         return self
+
+
+def _no_proxy_entry(entry: str) -> str:
+    """One no_proxy entry in the form bypasses_proxy matches: a lower-case host name without
+    a leading "*." or ".", a normalised IP address (IPv6 without brackets) or a CIDR network;
+    ValueError naming the entry otherwise."""
+    text = entry.strip().lower()
+    literal = text.removeprefix("[").removesuffix("]")
+    try:
+        if "/" in literal:
+            return str(ipaddress.ip_network(literal, strict=False))
+        return str(ipaddress.ip_address(literal))
+    except ValueError:
+        pass
+    host = text.removeprefix("*").lstrip(".")
+    if not host or any(c in host for c in "/:@ *[]"):
+        raise ValueError(f"no_proxy entry {entry!r} is not a host name, IP address or CIDR "
+                         "network (e.g. \"intranet.corp.example\", \"10.0.0.7\", \"fd00::1\" "
+                         "or \"10.0.0.0/8\"; no scheme, port or path)")
+    return host
 
 
 def check_proxy_url(url: str, where: str, *, allow_credentials: bool) -> None:

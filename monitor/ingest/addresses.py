@@ -118,9 +118,26 @@ class AddressPolicy:
 
 
 def bypasses_proxy(host: str, no_proxy: typing.Sequence[str]) -> bool:
-    """host is one of no_proxy's entries or a subdomain of one."""
-    host = host.lower().rstrip(".")
-    return any(host == entry or host.endswith("." + entry) for entry in no_proxy)
+    """host is one of no_proxy's entries (as FetchConfig normalises them), a subdomain of a
+    name among them, or an IP address inside a network among them.
+
+    Networks match addresses written in the URL only, as curl's NO_PROXY does: a name is the
+    proxy's to resolve, so what it resolves to cannot decide the route.
+    """
+    host = host.lower().rstrip(".").removeprefix("[").removesuffix("]")
+    try:
+        address = ipaddress.ip_address(host.split("%", 1)[0])  # without an IPv6 zone
+    except ValueError:
+        return any(host == entry or host.endswith("." + entry) for entry in no_proxy)
+    return any(address in network for network in map(_network, no_proxy) if network)
+
+
+def _network(entry: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    """entry as an IP network (an address is a network of one), None for a host name."""
+    try:
+        return ipaddress.ip_network(entry)
+    except ValueError:
+        return None
 
 
 class PinnedBackend(httpcore.NetworkBackend):

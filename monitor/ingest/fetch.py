@@ -24,7 +24,7 @@ from monitor.ingest.addresses import (
     is_public_address,
     resolve_host,
 )
-from monitor.ingest.transport import feed_transports, proxy_name, proxy_url
+from monitor.ingest.transport import feed_transport, proxy_name, proxy_url
 from monitor.types import FetchResult
 
 log = logging.getLogger(__name__)
@@ -76,11 +76,10 @@ class HttpFetcher:
         timeout = httpx.Timeout(connect=config.connect_timeout, read=config.read_timeout,
                                 write=config.read_timeout, pool=config.connect_timeout)
         limits = httpx.Limits(max_connections=256, max_keepalive_connections=64)
-        default, mounts = ((transport, {}) if transport is not None
-                           else feed_transports(config, self._policy, limits, proxy))
         self._client = httpx.Client(
             timeout=timeout, follow_redirects=False,
-            transport=default, mounts=mounts,
+            transport=(transport if transport is not None
+                       else feed_transport(config, self._policy, limits, proxy)),
             headers={"User-Agent": config.user_agent,
                      "Accept": "application/rss+xml, application/atom+xml, "
                                "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"},

@@ -56,30 +56,44 @@ def tls_context(config: FetchConfig) -> ssl.SSLContext:
                          "to trust the bundled ones") from None
 
 
-Mounts = dict[str, httpx.BaseTransport | None]  # httpx URL pattern -> transport
-
-
-def feed_transports(config: FetchConfig, policy: AddressPolicy, limits: httpx.Limits,
-                    proxy: str | None) -> tuple[httpx.HTTPTransport, Mounts]:
-    """(the transport for feed requests, httpx mounts for the hosts that bypass it).
+def feed_transport(config: FetchConfig, policy: AddressPolicy, limits: httpx.Limits,
+                   proxy: str | None) -> httpx.BaseTransport:
+    """The transport for feed requests.
 
     Without a proxy: pinned direct connections. Through a proxy every TCP connection goes to
     the proxy (often on the local network, so pinning would refuse it); https feeds are
     tunnelled with CONNECT and their certificates still checked here, against the same CAs
-    as the proxy's own when it speaks https. no_proxy hosts are mounted on a pinned direct
+    as the proxy's own when it speaks https. no_proxy hosts go over a pinned direct
     transport, under the same address rules as without a proxy.
     """
     context = tls_context(config)
     direct = pinned_transport(policy, limits, context)
     if proxy is None:
-        return direct, {}
+        return direct
     # httpcore refuses a proxy TLS context for an http:// proxy (it would never be used).
     https_proxy = urlsplit(proxy).scheme.lower() == "https"
     proxied = httpx.HTTPTransport(verify=context, limits=limits, trust_env=False,
                                   proxy=httpx.Proxy(proxy, ssl_context=context if https_proxy
                                                     else None))
-    mounts: Mounts = {}
-    for host in config.no_proxy:
-        mounts[f"all://{host}"] = direct
-        mounts[f"all://*.{host}"] = direct
-    return proxied, mounts
+    return ProxyRouter(policy, proxied=proxied, direct=direct)
+
+
+class ProxyRouter(httpx.BaseTransport):
+    """Sends each request through the proxy or, for a no_proxy host, directly.
+
+    Routing here rather than with httpx mounts keeps one rule (AddressPolicy.proxied) for
+    both the route and the address checks, and lets no_proxy hold IP networks, which httpx's
+    URL patterns cannot express.
+    """
+
+    def __init__(self, policy: AddressPolicy, *, proxied: httpx.BaseTransport,
+                 direct: httpx.BaseTransport) -> None:
+        self._policy, self._proxied, self._direct = policy, proxied, direct
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        route = self._proxied if self._policy.proxied(request.url.host) else self._direct
+        return route.handle_request(request)
+
+    def close(self) -> None:
+        self._proxied.close()
+        self._direct.close()

@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 import socket
-import threading
 from collections.abc import Iterator
 
 import pytest
-from ingest_helpers import FeedServer
+from ingest_helpers import FeedServer, serving
 
 
 @pytest.fixture
 def feed_server() -> Iterator[FeedServer]:
-    server = FeedServer()
-    thread = threading.Thread(target=server.httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
-    thread.start()
-    yield server
-    server.httpd.shutdown()
-    server.httpd.server_close()
+    with serving(FeedServer()) as server:
+        yield server
 
 
 @pytest.fixture

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from xml.sax.saxutils import escape
@@ -32,10 +34,15 @@ class _QuietServer(ThreadingHTTPServer):
         pass  # a client hanging up early (size cap, timeout) is what some tests provoke
 
 
-class FeedServer:
-    """Routes path -> Reply; counts hits and keeps request headers for assertions."""
+class _QuietServer6(_QuietServer):
+    address_family = socket.AF_INET6
 
-    def __init__(self) -> None:
+
+class FeedServer:
+    """Routes path -> Reply; counts hits and keeps request headers for assertions.
+    host: the loopback address to listen on (127.0.0.1, or ::1 for IPv6)."""
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
         self.routes: dict[str, Reply | Callable[[dict[str, str]], Reply]] = {}
         self.hits: Counter[str] = Counter()
         self.requests: list[tuple[str, dict[str, str]]] = []
@@ -43,11 +50,13 @@ class FeedServer:
         self.in_flight = 0
         self.max_in_flight = 0
         self._lock = threading.Lock()
-        self.httpd = _QuietServer(("127.0.0.1", 0), _make_handler(self))
+        server = _QuietServer6 if ":" in host else _QuietServer
+        self.httpd = server((host, 0), _make_handler(self))
         self.port = self.httpd.server_address[1]
+        self.authority = f"[{host}]:{self.port}" if ":" in host else f"{host}:{self.port}"
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"http://{self.authority}{path}"
 
     def set(self, path: str, reply: Reply | Callable[[dict[str, str]], Reply]) -> str:
         self.routes[path] = reply
@@ -148,3 +157,16 @@ def item(n: int, **extra: str) -> dict[str, str]:
             "pubDate": f"Mon, 02 Nov 2026 {n % 12:02d}:00:00 GMT"}
     base.update(extra)
     return base
+
+
+@contextmanager
+def serving(server: FeedServer) -> Iterator[FeedServer]:
+    """server answering on a background thread until the block ends."""
+    thread = threading.Thread(target=server.httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.httpd.shutdown()
+        server.httpd.server_close()

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 import trustme
-from ingest_helpers import FeedServer, Reply, item, rss
+from ingest_helpers import FeedServer, Reply, item, rss, serving
 from proxy_helpers import ForwardProxy
 
 from monitor.config import FetchConfig, config_from_dict
 from monitor.errors import ConfigError, FetchError
+from monitor.ingest.addresses import bypasses_proxy
 from monitor.ingest.fetch import HttpFetcher
 
 FEED_HOST = "feeds.example.test"  # resolves nowhere: only the proxy can reach it
@@ -161,6 +162,42 @@ def test_no_proxy_hosts_and_their_subdomains_are_fetched_directly(
         f"intranet.corp.test:{feed_server.port}", FEED_HOST]
 
 
+@pytest.mark.parametrize(("listen", "no_proxy"), [("127.0.0.1", "127.0.0.0/8"),
+                                                  ("::1", "[::1]")])
+def test_no_proxy_networks_and_addresses_are_fetched_directly(listen: str,
+                                                               no_proxy: str) -> None:
+    with serving(FeedServer(listen)) as server, ForwardProxy(
+            http_upstream=("127.0.0.1", 1)) as proxy, HttpFetcher(
+            FetchConfig(connect_timeout=2, read_timeout=2, proxy=proxy.url,
+                        no_proxy=(no_proxy,), allow_private_addresses=True), env={}) as fetcher:
+        server.set("/rss", Reply(body=rss(item(3))))
+        direct = fetcher.fetch(server.url("/rss"))
+        assert b"Headline number 3" in direct.body and proxy.requests == []
+        # Another loopback address, outside the entry, still goes to the proxy.
+        other = "http://127.0.0.2/rss" if ":" in listen else "http://[::1]/rss"
+        with pytest.raises(FetchError):
+            fetcher.fetch(other)
+    # httpcore writes an IPv6 host into a proxy's request-target without its brackets.
+    unbracketed = other.replace("[", "").replace("]", "")
+    assert [target.replace("[", "").replace("]", "") for _, target, _ in proxy.requests] == [
+        unbracketed]
+    assert [path for path, _ in server.requests] == ["/rss"]
+
+
+@pytest.mark.parametrize(("host", "expected"), [
+    ("10.1.2.3", True), ("10.255.0.1", True), ("11.0.0.1", False),
+    ("fd00::7", True), ("[FD00::7]", True), ("fe80::1", False),
+    ("192.168.1.20", True), ("192.168.1.21", False),
+    ("intranet.corp.test", True), ("corp.test", True), ("notcorp.test", False),
+    # A name is routed by the name: what it might resolve to is the proxy's business.
+    ("ten.example", False),
+])
+def test_no_proxy_matching(host: str, expected: bool) -> None:
+    entries = config_from_dict({"fetch": {"no_proxy": [
+        "10.0.0.0/8", "fd00::/8", "192.168.1.20", "corp.test"]}}).fetch.no_proxy
+    assert bypasses_proxy(host, entries) is expected
+
+
 def test_no_proxy_hosts_keep_the_direct_address_rules() -> None:
     with ForwardProxy() as proxy, HttpFetcher(
             FetchConfig(proxy=proxy.url, no_proxy=("corp.test",)), env={},
@@ -201,6 +238,8 @@ def test_an_unreadable_ca_bundle_is_named(tmp_path: Path) -> None:
     ({"proxy": "http://proxy.corp:3128", "proxy_env": "HTTPS_PROXY"}, "at most one of"),
     ({"no_proxy": ["http://intranet.corp"]}, "no_proxy entry 'http://intranet.corp'"),
     ({"no_proxy": ["intranet.corp:8080"]}, "no scheme, port or path"),
+    ({"no_proxy": ["10.0.0.0/33"]}, "no_proxy entry '10.0.0.0/33' is not a host name, IP"),
+    ({"no_proxy": ["[fd00::1]:8080"]}, "no_proxy entry '\\[fd00::1\\]:8080'"),
 ])
 def test_proxy_settings_are_validated(fetch: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message) as err:
@@ -209,8 +248,10 @@ def test_proxy_settings_are_validated(fetch: dict, message: str) -> None:
 
 
 def test_no_proxy_entries_are_normalised() -> None:
-    config = config_from_dict({"fetch": {"no_proxy": [" *.Corp.Example", ".lab.test", "10.0.0.7"]}})
-    assert config.fetch.no_proxy == ("corp.example", "lab.test", "10.0.0.7")
+    config = config_from_dict({"fetch": {"no_proxy": [
+        " *.Corp.Example", ".lab.test", "10.0.0.7", "[FD00:0::1]", "10.1.2.3/8"]}})
+    assert config.fetch.no_proxy == ("corp.example", "lab.test", "10.0.0.7", "fd00::1",
+                                     "10.0.0.0/8")
 
 
 def test_a_relative_ca_bundle_is_read_from_the_config_directory(tmp_path: Path) -> None:
