@@ -28,6 +28,7 @@ from training.loop import (
     precision,
     run_epoch,
     scheduled_adamw,
+    steps_per_epoch,
 )
 
 log = logging.getLogger(__name__)
@@ -121,7 +122,8 @@ def _train_mlm(mlm: Any, tokenizer: Any, texts: Sequence[str], params: AdaptPara
                                               seed=params.seed)
     generator = torch.Generator().manual_seed(params.seed)
     lengths = [len(ids) for ids in enc]
-    optimizer, scheduler = scheduled_adamw(mlm, lengths, batch_size, epochs=params.epochs,
+    optimizer, scheduler = scheduled_adamw(mlm, steps_per_epoch(lengths, batch_size),
+                                           epochs=params.epochs,
                                            lr=params.lr, weight_decay=params.weight_decay,
                                            warmup_ratio=params.warmup_ratio)
     autocast, scaler = precision(device)

@@ -99,7 +99,8 @@ def make_loop(model: Any, tokenizer: Any, texts: Sequence[str], heads: Sequence[
     lengths = [len(ids) for ids in enc["input_ids"]]
     model.to(device).train()
     _freeze(model, params)
-    optimizer, scheduler = scheduled_adamw(model, lengths, batch_size, epochs=params.epochs,
+    steps = steps_per_epoch(lengths, batch_size)
+    optimizer, scheduler = scheduled_adamw(model, steps, epochs=params.epochs,
                                            lr=params.lr, weight_decay=params.weight_decay,
                                            warmup_ratio=params.warmup_ratio,
                                            schedule=params.schedule,
@@ -109,7 +110,7 @@ def make_loop(model: Any, tokenizer: Any, texts: Sequence[str], heads: Sequence[
         ignore_index=IGNORE, label_smoothing=params.label_smoothing)
         for h, t in zip(heads, targets, strict=True)]
     autocast, scaler = precision(device)
-    ema = _ema(model, ema_decay(params.ema_epochs, steps_per_epoch(lengths, batch_size)))
+    ema = _ema(model, ema_decay(params.ema_epochs, steps))
     return Loop(model, tokenizer, enc, tuple(heads), [list(t) for t in targets], device,
                 optimizer, scheduler, loss_fns, autocast, scaler, params.rdrop, ema), lengths
 
@@ -267,17 +268,17 @@ def length_grouped_batches(lengths: Sequence[int], batch_size: int,
     return [batches[i] for i in shuffle]
 
 
-def scheduled_adamw(model: Any, lengths: Sequence[int], batch_size: int, *, epochs: int,
+def scheduled_adamw(model: Any, steps: int, *, epochs: int,
                     lr: float, weight_decay: float, warmup_ratio: float,
                     schedule: str = "linear", layer_decay: float = 1.0) -> tuple[Any, Any]:
     """(AdamW over the trainable parameters, its learning-rate schedule): warm-up, then
-    `schedule` decay to zero over every batch of every epoch. With layer_decay < 1 each encoder
-    layer below the top learns at layer_decay times the rate of the one above it."""
+    `schedule` decay to zero over `steps` optimiser steps an epoch. With layer_decay < 1
+    each encoder layer below the top learns at layer_decay times the rate of the one above."""
     import torch
     from transformers import get_scheduler
 
     optimizer = torch.optim.AdamW(_param_groups(model, weight_decay, lr, layer_decay), lr=lr)
-    total = steps_per_epoch(lengths, batch_size) * epochs
+    total = steps * epochs
     scheduler = get_scheduler(schedule, optimizer, num_warmup_steps=int(total * warmup_ratio),
                               num_training_steps=total)
     return optimizer, scheduler
