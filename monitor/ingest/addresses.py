@@ -51,6 +51,14 @@ def is_public_address(address: str) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
+def ip_literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """host as an IP address (an IPv6 zone id dropped), or None for a name."""
+    try:
+        return ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return None
+
+
 @dataclass(frozen=True)
 class AddressPolicy:
     """The address rule and the two functions it rests on (tests stand in for DNS with them)."""
@@ -108,9 +116,7 @@ class AddressPolicy:
         if host == "localhost" or host.endswith(".localhost"):
             raise FetchError(f"refusing {url}: {host} is this machine; set [fetch] "
                              "allow_private_addresses = true to allow local feeds")
-        try:
-            ipaddress.ip_address(host.split("%", 1)[0])
-        except ValueError:
+        if ip_literal(host) is None:
             return  # a name: the proxy resolves it
         if not self.is_public(host):
             raise FetchError(f"refusing {url}: {host} is a non-public address; set [fetch] "
@@ -125,9 +131,8 @@ def bypasses_proxy(host: str, no_proxy: typing.Sequence[str]) -> bool:
     proxy's to resolve, so what it resolves to cannot decide the route.
     """
     host = host.lower().rstrip(".").removeprefix("[").removesuffix("]")
-    try:
-        address = ipaddress.ip_address(host.split("%", 1)[0])  # without an IPv6 zone
-    except ValueError:
+    address = ip_literal(host)
+    if address is None:
         return any(host == entry or host.endswith("." + entry) for entry in no_proxy)
     return any(address in network for network in map(_network, no_proxy) if network)
 
