@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import ssl
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -43,12 +42,8 @@ def tls_feed_server(ca: trustme.CA) -> Iterator[FeedServer]:
     ca.issue_cert(FEED_HOST).configure_cert(context)
     server.httpd.socket = context.wrap_socket(server.httpd.socket, server_side=True,
                                               do_handshake_on_connect=False)
-    thread = threading.Thread(target=server.httpd.serve_forever,
-                              kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield server
-    server.httpd.shutdown()
-    server.httpd.server_close()
+    with serving(server):
+        yield server
 
 
 @pytest.fixture
