@@ -357,7 +357,7 @@ def run_joint(names: list[str], params: TrainParams, *, quick: bool, max_train: 
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--datasets", default="fpb,twitter,topic",
                     help="comma-separated subset of: " + ", ".join(DATASETS)
@@ -414,11 +414,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--threads", type=int, default=None,
                     help="torch CPU threads (1 avoids oversubscription on a busy machine)")
-    args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING)
-    from transformers.utils import logging as hf_logging
+    return ap
 
-    hf_logging.disable_progress_bar()
+
+def _recipe(args: argparse.Namespace) -> TrainParams:
+    """TrainParams: the `train` defaults (10 % validation), then the flags given."""
     params = TrainParams(seed=args.seed, eval_fraction=0.1)
     overrides = {k: v for k, v in {"epochs": args.epochs, "lr": args.lr,
                                    "batch_size": args.batch_size,
@@ -437,7 +437,17 @@ def main(argv: list[str] | None = None) -> int:
         overrides["lexical"] = False
     if args.quick:
         overrides.setdefault("epochs", 1)
-    params = replace(params, **overrides)
+    return replace(params, **overrides)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = _parser()
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    params = _recipe(args)
     names = [n.strip() for n in args.datasets.split(",") if n.strip() and n != "none"]
     unknown = [n for n in names if n not in DATASETS]
     if unknown:
@@ -452,6 +462,13 @@ def main(argv: list[str] | None = None) -> int:
             AdaptParams(), epochs=args.adapt_epochs, lr=args.adapt_lr, seed=args.seed,
             threads=args.threads),
             quick=args.quick, out=args.adapt_out)
+    print("\n" + summary(_run_all(ap, args, params, names)))
+    return 0
+
+
+def _run_all(ap: argparse.ArgumentParser, args: argparse.Namespace, params: TrainParams,
+             names: list[str]) -> list[dict]:
+    """Each dataset's runs in the mode the flags choose (joint, auxiliary, soup, single)."""
     results = []
     joint = [n.strip() for n in args.joint.split(",") if n.strip()]
     if joint:
@@ -492,8 +509,7 @@ def main(argv: list[str] | None = None) -> int:
             r["name"] += " +" + "+".join(a.name.split()[0] for a in augment)
         print(format_metrics(r["metrics"]))
         results += runs
-    print("\n" + summary(results))
-    return 0
+    return results
 
 
 def summary(results: list[dict]) -> str:
