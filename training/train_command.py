@@ -9,13 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from monitor.cli import App, pass_app
 from monitor.errors import DataError
 from training.commands import data_options
+
+if TYPE_CHECKING:
+    from training.data import LabelledData
+    from training.train import TrainOutcome, TrainParams
 
 
 @click.command()
@@ -90,8 +94,7 @@ def train(app: App, **options: Any) -> None:
                          label_map=parse_label_map(req.label_map),
                          engine=app.engine if req.from_db else None,
                          skip_invalid=req.skip_invalid)
-    counts = ", ".join(f"{k}={v}" for k, v in data.counts().items())
-    click.echo(f"training {req.task} on {len(data.examples)} examples ({counts})")
+    click.echo(f"training {req.task} on {_examples(data)}")
     if req.aux_data:
         outcome = _train_auxiliary(app, req, data, params)
     elif req.soup != 1:
@@ -177,7 +180,7 @@ def _check_request(req: TrainRequest) -> None:
         raise DataError("nothing to train on: give --data FILE (one or more) and/or --from-db")
 
 
-def _train_params(req: TrainRequest) -> Any:
+def _train_params(req: TrainRequest) -> TrainParams:
     """TrainParams from the options given; the ones left out keep TrainParams' defaults."""
     from training.train import TrainParams
 
@@ -189,7 +192,8 @@ def _train_params(req: TrainRequest) -> Any:
                        freeze_embeddings=not req.train_embeddings, lexical=not req.no_lexical)
 
 
-def _train_auxiliary(app: App, req: TrainRequest, data: Any, params: Any) -> Any:
+def _train_auxiliary(app: App, req: TrainRequest, data: LabelledData,
+                     params: TrainParams) -> TrainOutcome:
     from training.data import load_labelled, task_labels
     from training.joint import train_with_auxiliary
     from training.labels_map import parse_label_map
@@ -204,7 +208,8 @@ def _train_auxiliary(app: App, req: TrainRequest, data: Any, params: Any) -> Any
                                 base_model=req.base_model)
 
 
-def _train_soup(app: App, req: TrainRequest, data: Any, params: Any) -> Any:
+def _train_soup(app: App, req: TrainRequest, data: LabelledData,
+                params: TrainParams) -> TrainOutcome:
     from training.soup import train_soup
 
     click.echo(f"model soup: {req.soup} fine-tunes (seeds {params.seed}-"
@@ -218,7 +223,8 @@ def _train_soup(app: App, req: TrainRequest, data: Any, params: Any) -> Any:
     return outcome
 
 
-def _train_self_trained(app: App, req: TrainRequest, data: Any, params: Any) -> Any:
+def _train_self_trained(app: App, req: TrainRequest, data: LabelledData,
+                        params: TrainParams) -> TrainOutcome:
     from training.pseudo import load_unlabelled, train_self_trained
 
     texts = load_unlabelled(list(req.unlabelled), text_column=req.text_column,
@@ -237,7 +243,7 @@ def _train_self_trained(app: App, req: TrainRequest, data: Any, params: Any) -> 
     return outcome
 
 
-def _train_both(app: App, req: TrainRequest, params: Any) -> None:
+def _train_both(app: App, req: TrainRequest, params: TrainParams) -> None:
     from training.data import load_labelled, task_labels
     from training.joint import train_joint_versions
     from training.labels_map import parse_label_map
@@ -256,8 +262,7 @@ def _train_both(app: App, req: TrainRequest, params: Any) -> None:
                                    engine=app.engine if req.from_db else None,
                                    skip_invalid=req.skip_invalid))
     for part in parts:
-        counts = ", ".join(f"{k}={v}" for k, v in part.counts().items())
-        click.echo(f"{part.task}: {len(part.examples)} examples ({counts})")
+        click.echo(f"{part.task}: {_examples(part)}")
     click.echo("training both tasks over one shared encoder")
     for outcome in train_joint_versions(app.config, app.engine, parts, params, now=app.now(),
                                         base_model=req.base_model):
@@ -265,7 +270,13 @@ def _train_both(app: App, req: TrainRequest, params: Any) -> None:
         _report(outcome)
 
 
-def _report(outcome: Any) -> None:
+def _examples(data: LabelledData) -> str:
+    """'N examples (label=count, ...)', as both training paths announce their data."""
+    counts = ", ".join(f"{k}={v}" for k, v in data.counts().items())
+    return f"{len(data.examples)} examples ({counts})"
+
+
+def _report(outcome: TrainOutcome) -> None:
     from training.evaluate import format_metrics
 
     task = outcome.card["task"]
