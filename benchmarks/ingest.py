@@ -24,9 +24,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from sqlalchemy.engine import Engine
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from monitor.config import config_from_dict  # noqa: E402
+from monitor.config import Config, config_from_dict  # noqa: E402
 from monitor.ingest.poll import poll_feeds  # noqa: E402
 from monitor.store.articles import count_articles  # noqa: E402
 from monitor.store.engine import open_store  # noqa: E402
@@ -35,6 +37,7 @@ from monitor.store.feeds import sync_config_feeds  # noqa: E402
 NOW = datetime(2026, 11, 2, 14, 30, tzinfo=UTC)
 WORDS = ("shares rally as bank beats estimates while oil slips and bond yields climb after "
          "central bank signals caution on inflation outlook amid merger talk").split()
+Poll = tuple[float, int]  # (seconds, new articles)
 
 
 def make_feed(feed: int, entries: int) -> bytes:
@@ -104,39 +107,53 @@ def main() -> None:
     docs = {f"/feed/{i}.xml": make_feed(i, args.entries) for i in range(args.feeds)}
     server = BenchServer(docs)
     threading.Thread(target=server.serve_forever, daemon=True).start()
+    polls, total = _poll_three_times(server, args.feeds, args.workers)
+    server.shutdown()
+    _report(args, sum(map(len, docs.values())) / 1e6, polls, total)
+
+
+def _poll_three_times(server: BenchServer, feeds: int,
+                      workers: int) -> tuple[tuple[Poll, Poll, Poll], int]:
+    """(first poll, unchanged re-poll with conditional GET, the same without), articles
+    stored: all feeds polled into a fresh SQLite database."""
     port = server.server_address[1]
     with tempfile.TemporaryDirectory(prefix="fs-bench-") as tmp:
         config = config_from_dict({
             "database": {"url": f"sqlite:///{Path(tmp) / 'bench.db'}"},
             "fetch": {"allow_private_addresses": True},
-            "scheduler": {"max_concurrent_fetches": args.workers},
+            "scheduler": {"max_concurrent_fetches": workers},
             "feeds": [{"name": f"bench-{i}", "url": f"http://127.0.0.1:{port}/feed/{i}.xml"}
-                      for i in range(args.feeds)],
+                      for i in range(feeds)],
         }, base_dir=Path(tmp), env={})
         engine = open_store(config.database_url)
         with engine.begin() as conn:
             sync_config_feeds(conn, [f.spec() for f in config.feeds], NOW)
-
-        def timed(label: str, now: datetime) -> tuple[float, int]:
-            started = time.perf_counter()
-            outcomes = poll_feeds(engine, config, now, only_due=False)
-            seconds = time.perf_counter() - started
-            errors = [o for o in outcomes if o.status == "error"]
-            if errors:
-                raise SystemExit(f"{label}: {len(errors)} feeds failed, e.g. {errors[0].error}")
-            return seconds, sum(o.new_articles for o in outcomes)
-
-        first_s, stored = timed("first poll", NOW)
-        cond_s, cond_new = timed("re-poll (304)", NOW + timedelta(hours=1))
+        first = _timed_poll(engine, config, "first poll", NOW)
+        cond = _timed_poll(engine, config, "re-poll (304)", NOW + timedelta(hours=1))
         server.conditional = False
-        base_s, base_new = timed("re-poll (no conditional GET)", NOW + timedelta(hours=2))
+        base = _timed_poll(engine, config, "re-poll (no conditional GET)",
+                           NOW + timedelta(hours=2))
         with engine.connect() as conn:
             total = count_articles(conn)
         engine.dispose()
-    server.shutdown()
+    return (first, cond, base), total
 
+
+def _timed_poll(engine: Engine, config: Config, label: str, now: datetime) -> Poll:
+    """Poll every feed once; SystemExit naming the first error if any feed failed."""
+    started = time.perf_counter()
+    outcomes = poll_feeds(engine, config, now, only_due=False)
+    seconds = time.perf_counter() - started
+    errors = [o for o in outcomes if o.status == "error"]
+    if errors:
+        raise SystemExit(f"{label}: {len(errors)} feeds failed, e.g. {errors[0].error}")
+    return seconds, sum(o.new_articles for o in outcomes)
+
+
+def _report(args: argparse.Namespace, size_mb: float, polls: tuple[Poll, Poll, Poll],
+            total: int) -> None:
+    (first_s, stored), (cond_s, cond_new), (base_s, base_new) = polls
     expected = args.feeds * args.entries
-    size_mb = sum(map(len, docs.values())) / 1e6
     print(f"ingest benchmark: {args.feeds} feeds x {args.entries} entries "
           f"({size_mb:.1f} MB of RSS), {args.workers} fetch workers, SQLite")
     print(f"{'poll':<44}{'seconds':>9}{'new':>8}{'entries/s':>12}")

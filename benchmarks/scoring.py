@@ -26,255 +26,27 @@ folders found under DIR/<task>/. Texts: held-out tweets from
         [--base-model packaged|FOLDER] [--no-peak]
 
 Target: both tasks at least 8x the naive baseline on CPU (2 cores).
+
+This script is the command line and the report; the texts and versions are in
+_scoring_models.py, the methods as runners and their timing in _scoring_methods.py.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import logging
-import random
 import resource
-import statistics
 import sys
 import tempfile
-import time
 import warnings
-from collections.abc import Callable, Sequence
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from monitor.config import DEFAULT_TOPICS  # noqa: E402
-from monitor.text import model_input  # noqa: E402
-from monitor.types import SENTIMENT_LABELS  # noqa: E402
+from _scoring_methods import make_runners, time_interleaved  # noqa: E402
+from _scoring_models import active_versions, build_versions, load_texts  # noqa: E402
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-SENT_CSV = DATA / "twitter-financial-news-sentiment" / "sent_train.csv"
-TOPIC_CSV = DATA / "twitter-financial-news-topic" / "topic_train.csv"
-FPB_TSV = DATA / "fpb" / "fpb_50agree_dev.tsv"
-TWITTER_SENTIMENT = {"0": "negative", "1": "positive", "2": "neutral"}  # Bearish/Bullish/Neutral
-
-
-def _rows(path: Path) -> list[tuple[str, str]]:
-    with path.open(encoding="utf-8", newline="") as f:
-        return [(r["text"], r["label"]) for r in csv.DictReader(f)]
-
-
-def load_texts(n: int, fit_rows: int) -> tuple[list[str], dict[str, list[tuple[str, str]]], str]:
-    """(texts to score, labelled rows per task for fitting heads, where the texts came from)."""
-    rng = random.Random(7)
-    if SENT_CSV.is_file() and TOPIC_CSV.is_file():
-        sent, topic = _rows(SENT_CSV), _rows(TOPIC_CSV)
-        rng.shuffle(sent)
-        rng.shuffle(topic)
-        labels = {"sentiment": [(t, TWITTER_SENTIMENT[y]) for t, y in sent[:fit_rows]],
-                  "topic": [(t, DEFAULT_TOPICS[int(y)]) for t, y in topic[:fit_rows]]}
-        held_out = [t for t, _ in sent[fit_rows:]] + [t for t, _ in topic[fit_rows:]]
-        rng.shuffle(held_out)
-        return [model_input(t) for t in held_out[:n]], labels, str(SENT_CSV.parent.parent)
-    if FPB_TSV.is_file():
-        lines = FPB_TSV.read_text(encoding="utf-8", errors="replace").splitlines()[1:]
-        texts = [ln.split("\t")[0] for ln in lines if ln.strip()]
-        rng.shuffle(texts)
-        return [model_input(t) for t in texts[:n]], {}, str(FPB_TSV)
-    words = ("shares rose fell after earnings beat miss guidance fed rates oil gold bank ipo "
-             "merger dividend analyst upgrade downgrade dollar yields market stocks").split()
-    texts = [" ".join(rng.choice(words) for _ in range(rng.randint(6, 30))).capitalize()
-             for _ in range(n)]
-    return texts, {}, "generated headlines"
-
-
-def _pooled(model: Any, tokenizer: Any, texts: Sequence[str], max_length: int) -> Any:
-    import torch
-
-    out = []
-    with torch.inference_mode():
-        for i in range(0, len(texts), 64):
-            enc = tokenizer(list(texts[i:i + 64]), padding=True, truncation=True,
-                            max_length=max_length, return_tensors="pt")
-            out.append(model.bert(**enc).pooler_output)
-    return torch.cat(out).numpy()
-
-
-def fit_head(model: Any, tokenizer: Any, rows: list[tuple[str, str]], labels: Sequence[str],
-             max_length: int) -> str:
-    """Fit the classification head on frozen pooled features (stands in for training)."""
-    import torch
-    from sklearn.linear_model import LogisticRegression
-
-    texts = [model_input(t) for t, _ in rows]
-    y = [labels.index(lab) for _, lab in rows]
-    clf = LogisticRegression(max_iter=2000, C=10.0).fit(_pooled(model, tokenizer, texts,
-                                                                 max_length), y)
-    weight = torch.zeros_like(model.classifier.weight)
-    bias = torch.zeros_like(model.classifier.bias)
-    weight[clf.classes_] = torch.tensor(clf.coef_, dtype=weight.dtype)
-    bias[clf.classes_] = torch.tensor(clf.intercept_, dtype=bias.dtype)
-    bias[[i for i in range(len(labels)) if i not in set(clf.classes_)]] = -20.0
-    with torch.no_grad():
-        model.classifier.weight.copy_(weight)
-        model.classifier.bias.copy_(bias)
-    return f"head fitted on {len(rows)} labelled rows"
-
-
-def build_versions(registry: Path, fit: dict[str, list[tuple[str, str]]],
-                   max_length: int, base_model: str = "packaged") -> tuple[list[Path], str]:
-    from monitor.scoring.artifact import save_version
-    from monitor.scoring.base_model import load_base_for_classification, resolve_base_model
-
-    base = resolve_base_model(base_model)  # "packaged": verifies the weights' sha256
-    folders, notes = [], []
-    for task, labels in (("sentiment", SENTIMENT_LABELS), ("topic", DEFAULT_TOPICS)):
-        model, tokenizer = load_base_for_classification(base, tuple(labels))
-        model.eval()
-        note = (fit_head(model, tokenizer, fit[task], labels, max_length) if task in fit
-                else "random head")
-        notes.append(f"{task}: {note}")
-        card = {"task": task, "base_model": {"name": base.name, "sha256": base.sha256}}
-        lexical = _lexical(fit[task], labels) if task in fit else None
-        folders.append(save_version(model, tokenizer, card, registry / task / f"bench-{task}",
-                                    lexical=lexical))
-    checked = " verified" if base.source == "packaged" else ""
-    return folders, f"base {base.name} sha256 {base.sha256}{checked}; " + "; ".join(notes)
-
-
-def _lexical(rows: list[tuple[str, str]], labels: Sequence[str]) -> Any:
-    """A lexical model (training.lexical) on the head's rows, for timing the blend; its
-    weight is chosen against a know-nothing encoder, which changes its value, not its cost."""
-    import numpy as np
-
-    from training.data import Example
-    from training.lexical import fit_lexical
-
-    ex = [Example(model_input(t), y, "fit", i) for i, (t, y) in enumerate(rows)]
-    cut = len(ex) * 4 // 5
-    return fit_lexical(ex[:cut], ex[cut:], labels,
-                       np.full((len(ex) - cut, len(labels)), 1 / len(labels))).model
-
-
-def active_versions(config_path: str) -> tuple[list[Path], str]:
-    from monitor.config import load_config
-    from monitor.scoring import registry
-    from monitor.store.engine import open_store
-
-    config = load_config(config_path)
-    engine = open_store(config.database_url)
-    found = [registry.active_info(engine, t) for t in ("sentiment", "topic")]
-    missing = [t for t, a in zip(("sentiment", "topic"), found, strict=True) if a is None]
-    if missing:
-        sys.exit(f"no active version for {', '.join(missing)} in {config_path}")
-    return [a.path for a in found if a is not None], "active versions " + ", ".join(
-        a.version for a in found if a is not None)
-
-
-def _peak_mb() -> float:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):  # Linux: peak resident set size
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _one_at_a_time(pipe: Any, texts: list[str]) -> list[Any]:
-    return [pipe(t) for t in texts]
-
-
-def make_runners(folders: Sequence[Path], texts: list[str], naive_n: int, batch_size: int,
-                 max_length: int, methods: Sequence[str],
-                 threads: int = 0) -> tuple[dict[tuple[str, str], Runner], list[str]]:
-    """((task, method) -> runner, each warmed up once; notes on methods left out). The
-    shared method scores both tasks in one runner, keyed ("both", "shared")."""
-    from transformers import pipeline
-
-    from monitor.scoring.artifact import load_version
-    from monitor.scoring.classifier import OnnxClassifier, TorchClassifier, resolve_device
-    from monitor.scoring.onnx_cache import ensure_int8_onnx
-
-    device = resolve_device("auto")
-    runners: dict[tuple[str, str], Runner] = {}
-    models = []
-    for folder in folders:
-        loaded = load_version(folder)
-        models.append(loaded)
-        task = loaded.task
-        if "naive" in methods:
-            pipe = pipeline("text-classification", model=loaded.model,
-                            tokenizer=loaded.tokenizer, device=device, truncation=True,
-                            max_length=max_length)
-            some = texts[:naive_n]
-            runners[task, "naive"] = (len(some), partial(_one_at_a_time, pipe, some),
-                                      partial(_one_at_a_time, pipe, some[:4]))
-        if "fp32" in methods:
-            clf = TorchClassifier(loaded, device=device, batch_size=batch_size,
-                                  max_length=max_length)
-            runners[task, "fp32"] = (len(texts), partial(clf.predict_proba, texts),
-                                     partial(clf.predict_proba, texts[:batch_size]))
-        onnx_path = ensure_int8_onnx(loaded) if device == "cpu" else None
-        if "int8" in methods and onnx_path is not None:
-            oclf = OnnxClassifier(onnx_path, tokenizer=loaded.tokenizer, labels=loaded.labels,
-                                  version=loaded.version, task=task, batch_size=batch_size,
-                                  max_length=max_length, threads=threads)
-            runners[task, "int8"] = (len(texts), partial(oclf.predict_proba, texts),
-                                     partial(oclf.predict_proba, texts[:batch_size]))
-    notes = []
-    for method in ("shared", "lexical"):
-        if method in methods:
-            runner, note = shared_runner(models, texts, batch_size, max_length, device,
-                                         threads, lexical=method == "lexical")
-            if runner is not None:
-                runners["both", method] = runner
-            if note:
-                notes.append(note)
-    for _n, _run, warm_up in runners.values():
-        warm_up()
-    return runners, notes
-
-
-def _both(views: dict[str, Any], texts: list[str]) -> tuple[Any, ...]:
-    return tuple(views[t].predict_proba(texts) for t in ("sentiment", "topic"))
-
-
-def shared_runner(models: Sequence[Any], texts: list[str], batch_size: int, max_length: int,
-                  device: str, threads: int,
-                  lexical: bool = False) -> tuple[Runner | None, str]:
-    """One pass for both tasks (int8 ONNX on CPU, torch autocast on a GPU; two heads), with
-    lexical each version's lexical blend too, or None and why it was left out."""
-    from monitor.config import config_from_dict
-    from monitor.scoring.classifier import with_lexical
-    from monitor.scoring.encoder_match import why_not_shared
-    from monitor.scoring.shared import make_shared_pair, onnx_shared_pair
-
-    by_task = {m.task: m for m in models}
-    if set(by_task) != {"sentiment", "topic"}:
-        return None, "shared: needs one sentiment and one topic version"
-    if lexical and any(m.lexical is None for m in models):
-        return None, "lexical: not measured, a version has no lexical model"
-    pair_models = [by_task["sentiment"], by_task["topic"]]
-    reason = why_not_shared(*pair_models)
-    if reason is not None:
-        return None, f"shared: not measured, these versions do not share an encoder ({reason})"
-    if device == "cpu":
-        pair = onnx_shared_pair(pair_models, batch_size=batch_size, max_length=max_length,
-                                threads=threads)
-    else:  # what the monitor builds on this device
-        pair = make_shared_pair(pair_models, config_from_dict({"model": {
-            "device": device, "batch_size": batch_size, "max_length": max_length}}))
-    if pair is None:
-        return None, "shared: the shared pass could not be built (see the log)"
-    views = pair.views()
-    if lexical:
-        views = {m.task: with_lexical(views[m.task], m) for m in pair_models}
-    return (len(texts), partial(_both, views, texts),
-            partial(_both, views, texts[:batch_size])), ""
-
-
-# (texts scored, score them once, a small warm-up call)
-Runner = tuple[int, Callable[[], Any], Callable[[], Any]]
 METHODS = {"naive": "naive pipeline, 1 at a time", "fp32": "ours torch fp32 sorted",
            "int8": "ours onnx int8 sorted",
            "shared": "ours onnx int8 shared (one pass, both heads)",
@@ -283,21 +55,6 @@ METHODS = {"naive": "naive pipeline, 1 at a time", "fp32": "ours torch fp32 sort
 GPU_TITLES = {"fp32": "ours torch bf16 autocast sorted",
               "shared": "ours torch bf16 shared (one pass, both heads)",
               "lexical": "ours torch bf16 shared + lexical blend"}
-
-
-def time_interleaved(runners: dict[tuple[str, str], Runner],
-                     rounds: int) -> tuple[dict[tuple[str, str], float], dict[str, Any]]:
-    """Median texts/s per (task, method); rounds interleave methods so that load from other
-    processes on a shared machine hits every method alike. Also the last outputs."""
-    rates: dict[tuple[str, str], list[float]] = {k: [] for k in runners}
-    outputs: dict[str, Any] = {}
-    for r in range(rounds):
-        print(f"  round {r + 1}/{rounds}", file=sys.stderr, flush=True)
-        for key, (n, run, _warm_up) in runners.items():
-            start = time.perf_counter()
-            outputs["/".join(key)] = run()
-            rates[key].append(n / (time.perf_counter() - start))
-    return {k: statistics.median(v) for k, v in rates.items()}, outputs
 
 
 def agreement(ref: list[dict[str, float]], got: list[dict[str, float]],
@@ -309,6 +66,16 @@ def agreement(ref: list[dict[str, float]], got: list[dict[str, float]],
     return (f"labels agree on {sum(same) / len(same):.1%} of texts, on "
             f"{sum(sure) / max(len(sure), 1):.1%} of the {len(sure)} where {ref_name} is >= 50% "
             f"sure; max probability drift {drift:.3f}")
+
+
+def _peak_mb() -> float:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):  # Linux: peak resident set size
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def peak_in_child(models_dir: Path, method: str, args: argparse.Namespace) -> float | None:
@@ -326,7 +93,7 @@ def peak_in_child(models_dir: Path, method: str, args: argparse.Namespace) -> fl
     return None
 
 
-def main() -> None:
+def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, default=1000, help="texts scored per task by ours")
     ap.add_argument("--naive-n", type=int, default=300, help="texts per task for the baseline")
@@ -345,7 +112,11 @@ def main() -> None:
     ap.add_argument("--no-peak", action="store_true",
                     help="skip the per-method peak-memory child processes")
     ap.add_argument("--peak-only", default=None, help=argparse.SUPPRESS)
-    args = ap.parse_args()
+    return ap
+
+
+def main() -> None:
+    args = _parser().parse_args()
     logging.basicConfig(level=logging.ERROR)
     warnings.filterwarnings("ignore")
     import torch
@@ -359,12 +130,7 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     texts, fit, source = load_texts(args.n, args.fit_rows)
     if args.peak_only:
-        folders = sorted(p for p in Path(args.models_dir).glob("*/*") if p.is_dir())
-        runners, _notes = make_runners(folders, texts, args.naive_n, args.batch_size,
-                                       args.max_length, [args.peak_only], args.threads)
-        if runners:  # none: the method does not apply to these versions (see the notes)
-            time_interleaved(runners, 1)
-            print(f"PEAK_MB {_peak_mb():.0f}")
+        _score_for_peak(args, texts)
         return
     print(f"device: {resolve_device('auto')}; torch threads {torch.get_num_threads()}; "
           f"{len(texts)} texts from {source}; mean {sum(map(len, texts)) / len(texts):.0f} "
@@ -372,13 +138,7 @@ def main() -> None:
           f"{args.rounds} interleaved rounds", flush=True)
     with tempfile.TemporaryDirectory(prefix="fs-bench-") as tmp:
         models_dir = Path(args.models_dir or Path(tmp) / "models")
-        if args.config:
-            folders, note = active_versions(args.config)
-        elif args.models_dir:
-            folders = sorted(p for p in models_dir.glob("*/*") if p.is_dir())
-            note = "versions " + ", ".join(p.name for p in folders)
-        else:
-            folders, note = build_versions(models_dir, fit, args.max_length, args.base_model)
+        folders, note = _versions(args, models_dir, fit)
         print(f"models: {note}", flush=True)
         runners, notes = make_runners(folders, texts, args.naive_n, args.batch_size,
                                       args.max_length, list(METHODS), args.threads)
@@ -390,21 +150,52 @@ def main() -> None:
                   f"{torch.cuda.max_memory_allocated() / 2**20:.0f} MB", flush=True)
         for note in notes:
             print(note, flush=True)
-        for i, task in enumerate(("sentiment", "topic")):
-            if f"{task}/int8" in outputs:
-                print(f"{task}: int8 vs fp32: "
-                      + agreement(outputs[f"{task}/fp32"], outputs[f"{task}/int8"]), flush=True)
-            if "both/shared" in outputs:
-                print(f"{task}: shared {'bf16 vs separate bf16' if gpu else 'int8 vs fp32'}: "
-                      + agreement(outputs[f"{task}/fp32"], outputs["both/shared"][i],
-                                  "separate bf16" if gpu else "fp32"), flush=True)
+        _print_agreements(outputs, gpu)
         if not args.config and not args.no_peak:
             del runners, outputs
-            print("\npeak RSS of a fresh process loading both tasks and scoring with one "
-                  "method:", flush=True)
-            for method, title in METHODS.items():
-                peak = peak_in_child(models_dir, method, args)
-                print(f"  {title:<46}{'-' if peak is None else f'{peak:.0f} MB'}", flush=True)
+            _print_peaks(models_dir, args)
+
+
+def _score_for_peak(args: argparse.Namespace, texts: list[str]) -> None:
+    """--peak-only METHOD (peak_in_child's process): load, score once, print PEAK_MB."""
+    folders = sorted(p for p in Path(args.models_dir).glob("*/*") if p.is_dir())
+    runners, _notes = make_runners(folders, texts, args.naive_n, args.batch_size,
+                                   args.max_length, [args.peak_only], args.threads)
+    if runners:  # none: the method does not apply to these versions (see the notes)
+        time_interleaved(runners, 1)
+        print(f"PEAK_MB {_peak_mb():.0f}")
+
+
+def _versions(args: argparse.Namespace, models_dir: Path,
+              fit: dict[str, list[tuple[str, str]]]) -> tuple[list[Path], str]:
+    """The version folders to score and a note on them: --config's active versions, the
+    folders under --models-dir, or versions built here into models_dir."""
+    if args.config:
+        return active_versions(args.config)
+    if args.models_dir:
+        folders = sorted(p for p in models_dir.glob("*/*") if p.is_dir())
+        return folders, "versions " + ", ".join(p.name for p in folders)
+    return build_versions(models_dir, fit, args.max_length, args.base_model)
+
+
+def _print_agreements(outputs: dict[str, Any], gpu: bool) -> None:
+    """Label agreement of int8 and of the shared pass with the fp32 (GPU: separate) model."""
+    for i, task in enumerate(("sentiment", "topic")):
+        if f"{task}/int8" in outputs:
+            print(f"{task}: int8 vs fp32: "
+                  + agreement(outputs[f"{task}/fp32"], outputs[f"{task}/int8"]), flush=True)
+        if "both/shared" in outputs:
+            print(f"{task}: shared {'bf16 vs separate bf16' if gpu else 'int8 vs fp32'}: "
+                  + agreement(outputs[f"{task}/fp32"], outputs["both/shared"][i],
+                              "separate bf16" if gpu else "fp32"), flush=True)
+
+
+def _print_peaks(models_dir: Path, args: argparse.Namespace) -> None:
+    print("\npeak RSS of a fresh process loading both tasks and scoring with one "
+          "method:", flush=True)
+    for method, title in METHODS.items():
+        peak = peak_in_child(models_dir, method, args)
+        print(f"  {title:<46}{'-' if peak is None else f'{peak:.0f} MB'}", flush=True)
 
 
 def report(rates: dict[tuple[str, str], float], titles: dict[str, str]) -> None:

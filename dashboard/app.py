@@ -17,13 +17,13 @@ if _ROOT not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from dashboard import auth, data  # noqa: E402
+from dashboard import auth, context  # noqa: E402
 from monitor.errors import FinSentinelError  # noqa: E402
 
 st.set_page_config(page_title="FinSentinel", page_icon=":material/monitoring:", layout="wide")
 
 try:
-    _config = data.get_config()
+    _config = context.get_config()
 except FinSentinelError as err:
     st.error(f"Cannot read the configuration: {err}")
     st.stop()

@@ -1,22 +1,18 @@
-"""Cached reads for the pages (DataFrames from monitor.store) and the few writes they make."""
+"""Cached reads for the pages: DataFrames and figures from monitor.store, keyed by URL and time."""
 
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Sequence
 from dataclasses import asdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
 import streamlit as st
-from sqlalchemy.engine import Engine
 
-from monitor.config import Config, load_config
-from monitor.errors import AlertError, FinSentinelError, StoreError
+from dashboard.context import engine_for
 from monitor.store import stats, views
-from monitor.store.engine import open_store
 from monitor.store.views import ArticleFilter
 from monitor.types import Task
 
@@ -29,85 +25,59 @@ CACHE_TTL_SECONDS = 20
 CLOSED_BUCKETS_TTL_SECONDS = 3600
 
 
-def config_path(argv: Sequence[str] | None = None) -> str | None:
-    """The --config PATH the launcher passes after `--`; None lets load_config use its default."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    for i, arg in enumerate(args):
-        if arg == "--config" and i + 1 < len(args):
-            return args[i + 1]
-        if arg.startswith("--config="):
-            return arg.split("=", 1)[1]
-    return None
-
-
-def get_config() -> Config:
-    """The validated config (re-read each run: a small file, and edits show up without restart)."""
-    return load_config(config_path())
-
-
-@st.cache_resource(show_spinner=False)
-def _engine(url: str, migrate: bool) -> Engine:
-    return open_store(url, migrate=migrate)
-
-
-def engine(config: Config) -> Engine:
-    """The shared engine; read-only dashboards never migrate the database."""
-    return _engine(config.database_url, not config.dashboard.read_only)
-
-
 def now() -> datetime:
     """The current minute, so cached reads keyed on time ranges hit within a minute."""
     return datetime.now(UTC).replace(second=0, microsecond=0)
 
 
 def clear_caches() -> None:
+    """Drop every cached read (each write in dashboard.actions calls this)."""
     st.cache_data.clear()
 
 
-# ---------------------------------------------------------------- reads
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
 def article_page(url: str, f: ArticleFilter, before: tuple[datetime, int] | None,
                  limit: int) -> tuple[pd.DataFrame, tuple[datetime, int] | None]:
-    with _engine_for(url).connect() as conn:
+    with engine_for(url).connect() as conn:
         page = views.article_page(conn, f, limit=limit, before=before)
     return pd.DataFrame(page.rows, columns=list(views.ARTICLE_COLUMNS)), page.next_cursor
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
 def filter_options(url: str) -> dict[str, list[Any]]:
-    with _engine_for(url).connect() as conn:
+    with engine_for(url).connect() as conn:
         return views.filter_options(conn)
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
 def key_figures(url: str, start: datetime, end: datetime, baseline_days: float) -> dict[str, Any]:
-    with _engine_for(url).connect() as conn:
+    with engine_for(url).connect() as conn:
         return views.key_figures(conn, start=start, end=end, baseline_days=baseline_days)
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
 def has_articles(url: str) -> bool:
-    with _engine_for(url).connect() as conn:
+    with engine_for(url).connect() as conn:
         return views.has_articles(conn)
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
 def all_feeds_failing(url: str) -> bool:
     """Every enabled feed's last poll failed: most likely this machine is offline."""
-    with _engine_for(url).connect() as conn:
+    with engine_for(url).connect() as conn:
         enabled, failing = views.feed_failure_counts(conn)
     return enabled > 0 and failing == enabled
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
 def feed_health(url: str, at: datetime) -> pd.DataFrame:
-    with _engine_for(url).connect() as conn:
+    with engine_for(url).connect() as conn:
         return pd.DataFrame(views.feed_health(conn, now=at))
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
 def alerts(url: str, states: tuple[str, ...]) -> pd.DataFrame:
-    with _engine_for(url).connect() as conn:
+    with engine_for(url).connect() as conn:
         return pd.DataFrame(views.list_alert_rows(conn, states=states))
 
 
@@ -115,7 +85,7 @@ def alerts(url: str, states: tuple[str, ...]) -> pd.DataFrame:
 def silences(url: str, at: datetime) -> pd.DataFrame:
     from monitor.store import alerts as alert_store
 
-    with _engine_for(url).connect() as conn:
+    with engine_for(url).connect() as conn:
         rows = [asdict(r) for r in alert_store.active_silences(conn, at)]
     return pd.DataFrame(rows)
 
@@ -147,7 +117,7 @@ def _trend(url: str, start: datetime, end: datetime, bucket_minutes: int, scope_
            scope_values: tuple[str, ...]) -> pd.DataFrame:
     if end <= start:
         return _series_frame([])
-    with _engine_for(url).connect() as conn:
+    with engine_for(url).connect() as conn:
         series = stats.sentiment_series(conn, start=start, end=end,
                                         bucket_minutes=bucket_minutes, scope_kind=scope_kind,
                                         scope_values=list(scope_values) or None)
@@ -169,7 +139,7 @@ def _trend_open(url: str, start: datetime, end: datetime, bucket_minutes: int,
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
 def busiest_scopes(url: str, start: datetime, end: datetime, scope_kind: str) -> list[str]:
     """Topic or feed names with scored articles in [start, end), busiest first."""
-    with _engine_for(url).connect() as conn:
+    with engine_for(url).connect() as conn:
         counts = stats.scope_counts(conn, start=start, end=end, scope_kind=scope_kind)
     return [c.scope_value for c in counts]
 
@@ -190,7 +160,7 @@ def model_versions(url: str) -> tuple[pd.DataFrame, dict[str, str | None]]:
     from monitor.scoring import registry  # torch-free by design (tests check it)
     from monitor.store import models
 
-    with _engine_for(url).connect() as conn:
+    with engine_for(url).connect() as conn:
         versions = models.list_versions(conn)
         active = {t: registry.active_version(conn, t) for t in TASKS}
     rows = []
@@ -219,7 +189,7 @@ def _blend_columns(card: dict[str, Any]) -> dict[str, float]:
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
 def label_queue(url: str, task: str, since: datetime, limit: int) -> pd.DataFrame:
-    with _engine_for(url).connect() as conn:
+    with engine_for(url).connect() as conn:
         return pd.DataFrame(views.label_queue(conn, task=task, since=since, limit=limit),
                             columns=list(views.LABEL_QUEUE_COLUMNS))
 
@@ -228,114 +198,5 @@ def label_queue(url: str, task: str, since: datetime, limit: int) -> pd.DataFram
 def label_counts(url: str) -> dict[str, int]:
     from monitor.store import labels
 
-    with _engine_for(url).connect() as conn:
+    with engine_for(url).connect() as conn:
         return {t: labels.count_labels(conn, t) for t in TASKS}
-
-
-def _engine_for(url: str) -> Engine:
-    # The cached reads take the URL (hashable, and it keys the cache) rather than the Config.
-    cfg = get_config()
-    if cfg.database_url != url:
-        raise StoreError(f"database {url!r} is not the configured one")
-    return engine(cfg)
-
-
-# ---------------------------------------------------------------- writes
-def write_guard(config: Config) -> None:
-    """Refuse writes in read-only mode (the pages also hide the controls)."""
-    if config.dashboard.read_only:
-        raise StoreError("the dashboard is read-only (dashboard.read_only = true)")
-
-
-def acknowledge_alert(config: Config, alert_id: int, by: str) -> None:
-    from monitor.store import alerts as alert_store
-
-    write_guard(config)
-    with engine(config).begin() as conn:
-        if not alert_store.acknowledge_alert(conn, alert_id, datetime.now(UTC), by=by):
-            raise AlertError(f"alert {alert_id} no longer exists; reload the page")
-    clear_caches()
-
-
-def add_silence(config: Config, scope_kind: str, scope_value: str, hours: float,
-                reason: str, by: str) -> None:
-    """Silence notifications for a scope for `hours` (alerts still show here meanwhile)."""
-    from monitor.store import alerts as alert_store
-
-    write_guard(config)
-    if not 0 < hours <= 24 * 90:
-        raise AlertError(f"silence length must be between 0 and 2160 hours, got {hours:g}")
-    at = datetime.now(UTC)
-    with engine(config).begin() as conn:
-        alert_store.add_silence(conn, scope_kind, scope_value, at + timedelta(hours=hours), at,
-                                reason=reason.strip() or None, by=by)
-    clear_caches()
-
-
-def set_feed_enabled(config: Config, feed_id: int, enabled: bool) -> None:
-    from monitor.store import feeds
-
-    write_guard(config)
-    with engine(config).begin() as conn:
-        feeds.set_enabled(conn, feed_id, enabled, datetime.now(UTC),
-                          reason=None if enabled else "disabled from the dashboard")
-    clear_caches()
-
-
-def add_feed(config: Config, name: str, url: str, poll_minutes: float) -> int:
-    from monitor.store import feeds
-    from monitor.types import FeedSpec
-
-    write_guard(config)
-    with engine(config).begin() as conn:
-        if feeds.find_feed(conn, name) or feeds.find_feed(conn, url):
-            raise StoreError(f"a feed named {name!r} or with URL {url} already exists")
-        feed_id = feeds.add_feed(conn, FeedSpec(name, url, poll_minutes), datetime.now(UTC))
-    clear_caches()
-    return feed_id
-
-
-def preview_feed(config: Config, url: str) -> Any:
-    """What polling url would store now (monitor.ingest.poll.check_url); stores nothing."""
-    from monitor.ingest.poll import check_url
-
-    return check_url(url, config, datetime.now(UTC))
-
-
-def activate_model(config: Config, task: str, version: str) -> None:
-    from monitor.scoring import registry
-
-    write_guard(config)
-    registry.activate(engine(config), task, version, now=datetime.now(UTC),
-                      reason="activated from the dashboard")
-    clear_caches()
-
-
-def rollback_model(config: Config, task: str) -> str:
-    from monitor.scoring import registry
-
-    write_guard(config)
-    previous = registry.rollback(engine(config), task, now=datetime.now(UTC))
-    clear_caches()
-    return previous
-
-
-def save_label(config: Config, article_id: int, title: str, summary: str, task: str,
-               label: str, by: str) -> None:
-    """Store a user's label for an article, with the same text the classifier reads."""
-    from monitor.store import labels
-    from monitor.text import model_input
-
-    write_guard(config)
-    with engine(config).begin() as conn:
-        labels.save_label(conn, text=model_input(title, summary), task=task, label=label,
-                          now=datetime.now(UTC), article_id=article_id, source="dashboard",
-                          created_by=by)
-    clear_caches()
-
-
-def error_text(err: Exception) -> str:
-    """A one-line message for the page: our errors as is, anything else with its type."""
-    if isinstance(err, FinSentinelError):
-        return str(err)
-    return f"{type(err).__name__}: {err}"

@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard import data
+from dashboard import context
 from dashboard.safe import safe_url
 from monitor.config import Config
 from monitor.errors import ConfigError, FinSentinelError, StoreError
@@ -24,8 +24,8 @@ NO_MODEL_HINT = ("No model is active, so articles are not scored. Create and act
 def page_config(title: str) -> Config:
     """The config for a page, or an explanation on the page and a stop when it is unusable."""
     try:
-        config = data.get_config()
-        data.engine(config)
+        config = context.get_config()
+        context.engine(config)
     except ConfigError as err:
         st.error(f"Cannot read the configuration: {err}")
         st.stop()

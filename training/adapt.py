@@ -22,14 +22,8 @@ from monitor import __version__
 from monitor.errors import DataError, ModelError
 from monitor.scoring.artifact import write_wordpiece_vocab
 from monitor.scoring.base_model import BaseModelSpec, from_pretrained, sha256_file
-from training.loop import (
-    check_threads,
-    length_grouped_batches,
-    precision,
-    run_epoch,
-    scheduled_adamw,
-    steps_per_epoch,
-)
+from training.device import check_threads, precision, training_device
+from training.optim import length_grouped_batches, run_epoch, scheduled_adamw, steps_per_epoch
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +76,6 @@ def adapt(base: BaseModelSpec, texts: Sequence[str], out: Path, params: AdaptPar
     """Masked-LM training of base's encoder on texts; the encoder (with base's own pooler,
     which masked-LM does not train) and tokenizer are saved to out with a card."""
     from transformers import AutoModelForMaskedLM, AutoTokenizer, set_seed
-
-    from training.train import training_device
 
     check_adapt(texts, params, out)
     started = time.monotonic()

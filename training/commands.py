@@ -159,8 +159,8 @@ def adapt(app: App, data_files: tuple[Path, ...], text_column: str | None, from_
     from monitor.scoring.base_model import resolve_base_model
     from training.adapt import AdaptParams
     from training.adapt import adapt as run_adapt
+    from training.device import pick_device
     from training.pseudo import candidate_texts, load_unlabelled
-    from training.train import pick_device
 
     if not data_files and not from_db:
         raise DataError("adapt needs texts: give --data FILE (repeatable) and/or --from-db")

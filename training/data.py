@@ -67,7 +67,7 @@ def task_labels(task: str, config: Config | None = None) -> tuple[str, ...]:
     if task == Task.TOPIC.value:
         if config is not None:
             return tuple(config.model.topics)
-        from monitor.config import DEFAULT_TOPICS
+        from monitor.config_sections import DEFAULT_TOPICS
 
         return DEFAULT_TOPICS
     raise DataError(f"unknown task {task!r}; expected one of: sentiment, topic")

@@ -26,6 +26,7 @@ from monitor.scoring.base_model import (
     resolve_base_model,
 )
 from training.data import Example, LabelledData, check_class_counts, stratified_split
+from training.device import pick_device
 from training.lexical import attach_lexical
 from training.loop import IGNORE, Head
 from training.train import (
@@ -35,7 +36,6 @@ from training.train import (
     build_card,
     check_params,
     fit_heads,
-    pick_device,
     save_and_register,
 )
 

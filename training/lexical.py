@@ -42,25 +42,14 @@ def fit_lexical(train: Sequence[Example], val: Sequence[Example], labels: Sequen
     """Fit on train; choose the weight on val, where encoder_val holds the encoder's
     probabilities (rows in val's order, columns in labels' order)."""
     from scipy.sparse import hstack
-    from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import accuracy_score, f1_score
 
     started = time.monotonic()
     labels = tuple(labels)
     ids = {label: i for i, label in enumerate(labels)}
     texts = [e.text for e in train]
     y = np.array([ids[e.label] for e in train])
-    vecs = []
-    for analyzer, ngrams, min_df in BLOCKS:
-        vec = TfidfVectorizer(analyzer=analyzer, ngram_range=ngrams, min_df=min_df,
-                              sublinear_tf=True, dtype=np.float32)
-        try:
-            vec.fit(texts)
-        except ValueError:  # too few rows for min_df: every n-gram is a one-off
-            vec = TfidfVectorizer(analyzer=analyzer, ngram_range=ngrams, sublinear_tf=True,
-                                  dtype=np.float32).fit(texts)
-        vecs.append(vec)
+    vecs = _fit_vectorizers(texts)
     x = hstack([v.transform(texts) for v in vecs]).tocsr()
     log.info("lexical model: %d TF-IDF features from %d training rows", x.shape[1], len(texts))
     clf = LogisticRegression(C=C, max_iter=2000, class_weight="balanced")
@@ -73,17 +62,11 @@ def fit_lexical(train: Sequence[Example], val: Sequence[Example], labels: Sequen
 
     gold = np.array([ids[e.label] for e in val])
     lexical_val = candidate.proba([e.text for e in val])
-
-    def figures(probs: np.ndarray) -> dict[str, float]:
-        pred = probs.argmax(axis=1)
-        return {"accuracy": round(float(accuracy_score(gold, pred)), 4),
-                "macro_f1": round(float(f1_score(gold, pred, labels=range(len(labels)),
-                                                 average="macro", zero_division=0)), 4)}
-
     # Ties go to the smaller weight: the encoder alone unless the blend is strictly better.
-    scored = [(figures((1 - w) * encoder_val + w * lexical_val), w) for w in WEIGHTS]
+    scored = [(_figures(gold, (1 - w) * encoder_val + w * lexical_val, len(labels)), w)
+              for w in WEIGHTS]
     best, weight = max(scored, key=lambda s: (s[0]["macro_f1"], s[0]["accuracy"], -s[1]))
-    alone = figures(lexical_val)
+    alone = _figures(gold, lexical_val, len(labels))
     summary = {"kept": weight > 0, "weight": weight, "C": C, "features": int(x.shape[1]),
                "validation": {"encoder": scored[0][0], "lexical": alone, "blend": best},
                "seconds": round(time.monotonic() - started, 1)}
@@ -93,6 +76,33 @@ def fit_lexical(train: Sequence[Example], val: Sequence[Example], labels: Sequen
     if weight == 0:
         return LexicalFit(None, summary)
     return LexicalFit(LexicalModel(labels, blocks, coef, intercept, weight), summary)
+
+
+def _fit_vectorizers(texts: Sequence[str]) -> list[Any]:
+    """One TF-IDF vectorizer per BLOCKS entry, fitted on texts."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vecs = []
+    for analyzer, ngrams, min_df in BLOCKS:
+        vec = TfidfVectorizer(analyzer=analyzer, ngram_range=ngrams, min_df=min_df,
+                              sublinear_tf=True, dtype=np.float32)
+        try:
+            vec.fit(texts)
+        except ValueError:  # too few rows for min_df: every n-gram is a one-off
+            vec = TfidfVectorizer(analyzer=analyzer, ngram_range=ngrams, sublinear_tf=True,
+                                  dtype=np.float32).fit(texts)
+        vecs.append(vec)
+    return vecs
+
+
+def _figures(gold: np.ndarray, probs: np.ndarray, n_labels: int) -> dict[str, float]:
+    """Accuracy and macro-F1 (4 decimals) of probs' argmax against the gold label ids."""
+    from sklearn.metrics import accuracy_score, f1_score
+
+    pred = probs.argmax(axis=1)
+    return {"accuracy": round(float(accuracy_score(gold, pred)), 4),
+            "macro_f1": round(float(f1_score(gold, pred, labels=range(n_labels),
+                                             average="macro", zero_division=0)), 4)}
 
 
 def _full_rank(clf: Any, labels: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:

@@ -23,6 +23,7 @@ from monitor.errors import DataError
 from monitor.scoring.base_model import load_base_for_classification
 from monitor.text import model_input
 from training.data import DataSource, Example, LabelledData
+from training.device import pick_device
 from training.lexical import attach_lexical
 from training.readers import read_rows
 from training.train import (
@@ -31,7 +32,6 @@ from training.train import (
     build_card,
     checked_split,
     fit,
-    pick_device,
     save_and_register,
 )
 

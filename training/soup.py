@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from monitor.errors import DataError
 from monitor.scoring.base_model import BaseModelSpec, load_base_for_classification
 from training.data import Example, LabelledData
+from training.device import pick_device
 from training.evaluate import evaluate_examples, headline_metrics
 from training.lexical import attach_lexical
 from training.train import (
@@ -32,7 +33,6 @@ from training.train import (
     build_card,
     checked_split,
     fit,
-    pick_device,
     save_and_register,
 )
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from monitor import __version__
-from monitor.errors import DataError, ModelError
+from monitor.errors import DataError
 from monitor.scoring.base_model import (
     BaseModelSpec,
     hub_weights_hash,
@@ -19,16 +19,11 @@ from monitor.scoring.base_model import (
     resolve_base_model,
 )
 from training.data import Example, LabelledData, check_class_counts, stratified_split
+from training.device import check_threads, pick_device, training_device
 from training.evaluate import card_metrics, evaluate_examples
 from training.lexical import attach_lexical
-from training.loop import (
-    Head,
-    check_threads,
-    length_grouped_batches,
-    make_loop,
-    setup_threads,
-    train_epoch,
-)
+from training.loop import Head, Loop, make_loop, train_epoch
+from training.optim import length_grouped_batches
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -101,31 +96,6 @@ class TrainOutcome:
     active: bool = False
 
 
-def pick_device(preference: str = "auto") -> Any:
-    import torch
-
-    if preference == "cuda" and not torch.cuda.is_available():
-        raise ModelError("model.device is 'cuda' but torch sees no CUDA GPU; install a CUDA "
-                         "build of torch or set model.device = 'auto'")
-    if preference == "mps" and not torch.backends.mps.is_available():
-        raise ModelError("model.device is 'mps' but this torch build has no MPS support")
-    if preference == "cuda" or (preference == "auto" and torch.cuda.is_available()):
-        return torch.device("cuda")
-    if preference == "mps" or (preference == "auto" and torch.backends.mps.is_available()):
-        return torch.device("mps")
-    return torch.device("cpu")
-
-
-def training_device(device: Any, threads: int | None, batch_size: int | None, *,
-                    gpu_batch: int) -> tuple[Any, int]:
-    """(device, batch size) for a training run: the given device or the best present, CPU
-    threads set up, and batch_size or the device's default (gpu_batch on a GPU, else 32)."""
-    device = device or pick_device()
-    if device.type == "cpu":
-        setup_threads(threads)
-    return device, batch_size or (gpu_batch if device.type == "cuda" else 32)
-
-
 def fit(model: Any, tokenizer: Any, train: Sequence[Example], val: Sequence[Example],
         labels: Sequence[str], params: TrainParams, *, device: Any = None,
         progress: bool = True) -> FitResult:
@@ -145,7 +115,6 @@ def fit_heads(model: Any, tokenizer: Any, texts: Sequence[str],
     head h, or IGNORE); keep the epoch with the best mean validation macro-F1 over the
     heads whose task is in select (default: all heads)."""
     import torch
-    from tqdm.auto import tqdm
     from transformers import set_seed
 
     started = time.monotonic()
@@ -160,26 +129,12 @@ def fit_heads(model: Any, tokenizer: Any, texts: Sequence[str],
     for epoch in range(1, params.epochs + 1):
         loss = train_epoch(loop, length_grouped_batches(lengths, batch_size, generator),
                            f"epoch {epoch}/{params.epochs}", progress)
-        per_head = {h.task: evaluate_examples(loop.scored, tokenizer, [e.text for e in val],
-                                              [e.label for e in val], h.labels,
-                                              max_length=params.max_length, device=device,
-                                              head=(h.offset, h.stop))
-                    for h, val in heads}
-        chosen = [m["macro_f1"] for task, m in per_head.items() if select is None
-                  or task in select]
-        score = sum(chosen) / len(chosen)
+        per_head = _validate(loop, heads, params, device)
+        score = _selection_score(per_head, select)
         history.append(_history_row(epoch, loss, per_head))
-        line = f"epoch {epoch}: loss {loss:.4f}  validation " + "  ".join(
-            (f"{task}: " if len(per_head) > 1 else "")
-            + f"accuracy {m['accuracy']:.4f}  macro-F1 {m['macro_f1']:.4f}"
-            for task, m in per_head.items())
-        log.info("%s", line)
-        if progress:
-            tqdm.write(line)
+        _report_epoch(epoch, loss, per_head, progress)
         if best is None or score > best[0]:
-            state = {k: v.detach().to("cpu", copy=True)
-                     for k, v in loop.scored.state_dict().items()}
-            best = (score, epoch, per_head, state)
+            best = (score, epoch, per_head, _cpu_state(loop.scored))
         elif epoch - best[1] >= params.patience:
             log.info("early stop: no better validation macro-F1 for %d epochs", params.patience)
             break
@@ -189,6 +144,42 @@ def fit_heads(model: Any, tokenizer: Any, texts: Sequence[str],
     model.to("cpu").eval()
     return FitResult(model, next(iter(best[2].values())), tuple(history), best[1],
                      time.monotonic() - started, device.type, batch_size, best[2])
+
+
+def _validate(loop: Loop, heads: Sequence[tuple[Head, Sequence[Example]]],
+              params: TrainParams, device: Any) -> dict[str, dict[str, Any]]:
+    """Each head's metrics on its validation examples, scored by the model validation reads."""
+    return {h.task: evaluate_examples(loop.scored, loop.tokenizer, [e.text for e in val],
+                                      [e.label for e in val], h.labels,
+                                      max_length=params.max_length, device=device,
+                                      head=(h.offset, h.stop))
+            for h, val in heads}
+
+
+def _selection_score(per_head: dict[str, dict[str, Any]], select: Sequence[str] | None) -> float:
+    """The mean macro-F1 over the selected heads' tasks (all when select is None)."""
+    chosen = [m["macro_f1"] for task, m in per_head.items() if select is None
+              or task in select]
+    return sum(chosen) / len(chosen)
+
+
+def _report_epoch(epoch: int, loss: float, per_head: dict[str, dict[str, Any]],
+                  progress: bool) -> None:
+    """Log an epoch's loss and validation figures (and print them above the progress bar)."""
+    from tqdm.auto import tqdm
+
+    line = f"epoch {epoch}: loss {loss:.4f}  validation " + "  ".join(
+        (f"{task}: " if len(per_head) > 1 else "")
+        + f"accuracy {m['accuracy']:.4f}  macro-F1 {m['macro_f1']:.4f}"
+        for task, m in per_head.items())
+    log.info("%s", line)
+    if progress:
+        tqdm.write(line)
+
+
+def _cpu_state(model: Any) -> dict[str, Any]:
+    """A copy of model's weights on the CPU, safe from the training steps that follow."""
+    return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
 
 
 def _history_row(epoch: int, loss: float, per_head: dict[str, dict[str, Any]]) -> dict[str, float]:

@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard import auth, data, ui
+from dashboard import actions, auth, data, ui
 from dashboard.safe import escape_markdown
 from monitor.config import Config
 
@@ -48,12 +48,12 @@ def _actions(config: Config, alert: pd.Series) -> None:
     acked = pd.notna(alert["acknowledged_at"])
     c1, c2, c3, c4 = st.columns([1, 1, 2, 1])
     if c1.button("Acknowledged" if acked else "Acknowledge", key=f"ack_{aid}", disabled=acked):
-        ui.act("alerts_flash", lambda: data.acknowledge_alert(config, aid, auth.current_user()),
+        ui.act("alerts_flash", lambda: actions.acknowledge_alert(config, aid, auth.current_user()),
              f"Alert {aid} acknowledged.")
     hours = c2.number_input("Silence hours", 0.5, 24.0 * 30, 4.0, 0.5, key=f"sil_h_{aid}")
     reason = c3.text_input("Reason", key=f"sil_r_{aid}", max_chars=200)
     if c4.button("Silence scope", key=f"sil_{aid}"):
-        ui.act("alerts_flash", lambda: data.add_silence(config, str(alert["scope_kind"]),
+        ui.act("alerts_flash", lambda: actions.add_silence(config, str(alert["scope_kind"]),
                                       str(alert["scope_value"]), float(hours), reason,
                                       auth.current_user()),
              f"Silenced {alert['scope_kind']} {alert['scope_value']} for {hours:g} h.")

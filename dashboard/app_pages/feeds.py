@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import auth, data, ui
+from dashboard import actions, auth, data, ui
 from dashboard.safe import escape_markdown, safe_url
 from monitor.config import Config
 from monitor.errors import FinSentinelError
@@ -45,7 +45,7 @@ def _toggle(config: Config, feeds: pd.DataFrame) -> None:
     enabled = bool(row["enabled"])
     label = "Disable feed" if enabled else "Enable feed"
     if st.button(label, key="feed_toggle"):
-        data.set_feed_enabled(config, int(row["id"]), not enabled)
+        actions.set_feed_enabled(config, int(row["id"]), not enabled)
         st.rerun()
 
 
@@ -60,7 +60,7 @@ def _add(config: Config) -> None:
         return
     if c1.button("Preview", key="add_feed_preview", disabled=not url):
         try:
-            parsed = data.preview_feed(config, url.strip())
+            parsed = actions.preview_feed(config, url.strip())
         except FinSentinelError as err:
             st.error(f"Preview failed: {err}")
         else:
@@ -70,7 +70,7 @@ def _add(config: Config) -> None:
     if c2.button("Add feed", key="add_feed_submit", disabled=not (name and url and previewed),
                  help="Preview the feed first"):
         try:
-            data.add_feed(config, name.strip(), url.strip(), float(minutes))
+            actions.add_feed(config, name.strip(), url.strip(), float(minutes))
         except FinSentinelError as err:
             st.error(str(err))
         else:

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
-from dashboard import auth, data, ui
+from dashboard import actions, auth, data, ui
 from monitor.config import Config
 from monitor.types import SENTIMENT_LABELS
 
@@ -61,7 +61,7 @@ def main() -> None:
                      index=None, key=f"lab_choice_{task}_{int(row['id'])}")
     b1, b2, _ = st.columns([1, 1, 4])
     if b1.button("Save label", type="primary", disabled=label is None, key="lab_save"):
-        data.save_label(config, int(row["id"]), row["title"], row["summary"] or "", task,
+        actions.save_label(config, int(row["id"]), row["title"], row["summary"] or "", task,
                         str(label), auth.current_user())
         st.toast("Label saved")
         st.rerun()

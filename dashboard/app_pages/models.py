@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import auth, data, ui
+from dashboard import actions, auth, data, ui
 from monitor.config import Config
 
 
@@ -23,10 +23,10 @@ def _task(config: Config, task: str, versions: pd.DataFrame, active: str | None)
     c1, c2, c3 = st.columns([3, 1, 1])
     choice = c1.selectbox("Version", list(mine["version"]), key=f"models_pick_{task}")
     if c2.button("Activate", key=f"models_activate_{task}", disabled=choice == active):
-        ui.act("models_flash", lambda: data.activate_model(config, task, choice),
+        ui.act("models_flash", lambda: actions.activate_model(config, task, choice),
                f"Activated {choice}.")
     if c3.button("Roll back", key=f"models_rollback_{task}", disabled=active is None):
-        ui.act("models_flash", lambda: data.rollback_model(config, task), "Rolled back.")
+        ui.act("models_flash", lambda: actions.rollback_model(config, task), "Rolled back.")
 
 
 def main() -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from monitor.config import AlertsConfig
+from monitor.config_sections import AlertsConfig
 from monitor.types import Alert
 
 ScopeKey = tuple[str, str]  # (scope_kind, scope_value)

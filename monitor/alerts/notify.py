@@ -7,7 +7,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from monitor.config import AlertsConfig, secret_from_env
+from monitor.config import secret_from_env
+from monitor.config_sections import AlertsConfig
 from monitor.errors import AlertError
 from monitor.store.alerts import AlertRow
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from math import gcd
 
-from monitor.config import AlertsConfig
+from monitor.config_sections import AlertsConfig
 from monitor.errors import ConfigError
 
 

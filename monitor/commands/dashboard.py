@@ -26,7 +26,7 @@ def streamlit_argv(config: Config, config_path: str | None, *, port: int | None 
             "--server.headless", "true",
             "--browser.gatherUsageStats", "false"]
     if config_path:
-        # Streamlit passes what follows `--` to the app's sys.argv; dashboard.data reads it.
+        # Streamlit passes what follows `--` to the app's sys.argv; dashboard.context reads it.
         argv += ["--", "--config", str(Path(config_path).expanduser().resolve())]
     return argv
 

@@ -15,7 +15,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from monitor.config import FetchConfig
+from monitor.config_sections import FetchConfig
 from monitor.errors import FetchError
 from monitor.ingest.addresses import (
     AddressCheck,

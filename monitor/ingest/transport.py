@@ -10,7 +10,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from monitor.config import FetchConfig, check_proxy_url, secret_from_env
+from monitor.config import secret_from_env
+from monitor.config_sections import FetchConfig, check_proxy_url
 from monitor.errors import FetchError
 from monitor.ingest.addresses import AddressPolicy, pinned_transport
 

@@ -88,39 +88,14 @@ def save_version(model: Any, tokenizer: Any, card: dict[str, Any], dest: Path, *
     if dest.exists():
         raise ModelError(f"model version folder {dest} already exists; versions are never "
                          "overwritten, pick a new version id")
-    task = card.get("task")
-    if not task:
-        raise ModelError("the model card has no 'task' (expected 'sentiment' or 'topic')")
-    id2label = _id2label(model)
-    labels = [id2label[i] for i in sorted(id2label)]
-    if sorted(id2label) != list(range(len(labels))) or not labels:
-        raise ModelError(f"model config id2label {id2label} must map ids 0..n-1 to labels")
-    if card.get("labels") is not None and list(card["labels"]) != labels:
-        raise ModelError(f"card labels {card['labels']} differ from the model's id2label "
-                         f"{labels}; set model.config.id2label from the card's labels")
-    model.config.id2label = dict(enumerate(labels))
-    model.config.label2id = {lab: i for i, lab in enumerate(labels)}
-
+    task, labels = _checked_labels(model, card)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.parent / f".{dest.name}.tmp-{uuid.uuid4().hex[:8]}"
     try:
         tmp.mkdir()
-        model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-        write_wordpiece_vocab(tmp)
-        _drop_unsafe_files(tmp)
-        weights = sorted(p.name for p in tmp.iterdir() if p.name.endswith(WEIGHTS_SUFFIX))
-        if not weights:
-            raise ModelError(f"saving the model wrote no {WEIGHTS_SUFFIX} weights into {tmp}")
-        if lexical is not None:  # after the weights list: its arrays are not the encoder's
-            if list(lexical.labels) != labels:
-                raise ModelError(f"the lexical model's labels {list(lexical.labels)} differ "
-                                 f"from the model's {labels}")
-            lexical.save(tmp)
-        files = {p.relative_to(tmp).as_posix(): sha256_file(p)
-                 for p in sorted(tmp.rglob("*")) if p.is_file()}
+        weights = _write_model_files(tmp, model, tokenizer, labels, lexical)
         full = {**card, "version": card.get("version") or dest.name, "task": task,
-                "labels": labels, "weights": weights, "files": files,
+                "labels": labels, "weights": weights, "files": _file_hashes(tmp),
                 "format": CARD_FORMAT}
         full.setdefault("project_version", __version__)
         (tmp / CARD_FILE).write_text(json.dumps(full, indent=2, sort_keys=True, default=str),
@@ -133,6 +108,50 @@ def save_version(model: Any, tokenizer: Any, card: dict[str, Any], dest: Path, *
     log.info("saved model version %s (%s, %d labels) to %s", full["version"], task,
              len(labels), dest)
     return dest
+
+
+def _checked_labels(model: Any, card: dict[str, Any]) -> tuple[str, list[str]]:
+    """(card's task, labels in id order) of a model about to be saved, after writing its
+    config's id2label and label2id in canonical form; raises when the card names no task or
+    the card's labels and the model's id2label disagree."""
+    task = card.get("task")
+    if not task:
+        raise ModelError("the model card has no 'task' (expected 'sentiment' or 'topic')")
+    id2label = _id2label(model)
+    labels = [id2label[i] for i in sorted(id2label)]
+    if sorted(id2label) != list(range(len(labels))) or not labels:
+        raise ModelError(f"model config id2label {id2label} must map ids 0..n-1 to labels")
+    if card.get("labels") is not None and list(card["labels"]) != labels:
+        raise ModelError(f"card labels {card['labels']} differ from the model's id2label "
+                         f"{labels}; set model.config.id2label from the card's labels")
+    model.config.id2label = dict(enumerate(labels))
+    model.config.label2id = {lab: i for i, lab in enumerate(labels)}
+    return task, labels
+
+
+def _write_model_files(tmp: Path, model: Any, tokenizer: Any, labels: list[str],
+                       lexical: LexicalModel | None) -> list[str]:
+    """Save model, tokenizer (with vocab.txt) and the lexical model into tmp, with no pickled
+    files left; returns the weights file names."""
+    model.save_pretrained(tmp)
+    tokenizer.save_pretrained(tmp)
+    write_wordpiece_vocab(tmp)
+    _drop_unsafe_files(tmp)
+    weights = sorted(p.name for p in tmp.iterdir() if p.name.endswith(WEIGHTS_SUFFIX))
+    if not weights:
+        raise ModelError(f"saving the model wrote no {WEIGHTS_SUFFIX} weights into {tmp}")
+    if lexical is not None:  # after the weights list: its arrays are not the encoder's
+        if list(lexical.labels) != labels:
+            raise ModelError(f"the lexical model's labels {list(lexical.labels)} differ "
+                             f"from the model's {labels}")
+        lexical.save(tmp)
+    return weights
+
+
+def _file_hashes(folder: Path) -> dict[str, str]:
+    """{path relative to folder: sha256} of every file under folder, in path order."""
+    return {p.relative_to(folder).as_posix(): sha256_file(p)
+            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def write_wordpiece_vocab(folder: Path) -> None:

@@ -7,8 +7,8 @@ from datetime import datetime
 
 from sqlalchemy import Connection, func, select
 
+from monitor.store.figures import check_window, scope_column
 from monitor.store.schema import articles, feeds
-from monitor.store.stats import check_window, scope_column
 
 
 @dataclass(frozen=True)

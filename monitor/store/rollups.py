@@ -104,7 +104,7 @@ def _accumulate(deltas: dict[Key, list[Any]], state: tuple[Any, ...], sign: int)
     if sentiment is None:  # only scored articles count
         return
     negative = sentiment == "negative"
-    # The same expressions as stats._figures, evaluated in Python on the stored values.
+    # The same expressions as figures.figure_columns, evaluated in Python on the stored values.
     figures = (1, 1 if negative else 0,
                (p_pos if p_pos is not None else 0.0) - (p_neg if p_neg is not None else 0.0),
                (confidence if confidence is not None else 1.0) if negative else 0.0,

@@ -9,7 +9,7 @@ import pytest
 
 from monitor.alerts.detect import ScopeSeries, detect, evaluate, is_burst, poisson_tail
 from monitor.alerts.rules import PRESETS, Rule, Thresholds, bucket_minutes_for, rules_from_config
-from monitor.config import AlertRuleConfig, AlertsConfig
+from monitor.config_sections import AlertRuleConfig, AlertsConfig
 from monitor.errors import AlertError, ConfigError
 from tests.conftest import NOW
 

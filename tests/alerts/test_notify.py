@@ -10,7 +10,8 @@ import pytest
 
 from monitor.alerts.notify import AppriseNotifier, Notice, alert_line, format_notification
 from monitor.alerts.receiver import WebhookReceiver
-from monitor.config import AlertsConfig, config_from_dict
+from monitor.config import config_from_dict
+from monitor.config_sections import AlertsConfig
 from monitor.errors import AlertError, ConfigError
 from monitor.store.alerts import AlertRow
 from tests.conftest import NOW

@@ -106,7 +106,7 @@ def test_dashboard_process_loads_neither_torch_nor_transformers(tmp_path):
 def test_launcher_passes_port_host_and_config_to_streamlit(tmp_path):
     from click.testing import CliRunner
 
-    from dashboard.data import config_path
+    from dashboard.context import config_path
     from monitor.cli import cli
     from monitor.commands.dashboard import APP_PATH, streamlit_argv
     from tests.conftest import make_config
@@ -118,7 +118,7 @@ def test_launcher_passes_port_host_and_config_to_streamlit(tmp_path):
     assert opts == {"--server.port": "8600", "--server.address": "0.0.0.0",
                     "--server.headless": "true", "--browser.gatherUsageStats": "false"}
     assert argv[-3:] == ["--", "--config", str((tmp_path / "c.toml").resolve())]
-    # What Streamlit hands the app after `--` is what dashboard.data reads.
+    # What Streamlit hands the app after `--` is what dashboard.context reads.
     assert config_path(argv[argv.index("--") + 1:]) == str((tmp_path / "c.toml").resolve())
     assert config_path(["--config=/x.toml"]) == "/x.toml" and config_path([]) is None
     assert streamlit_argv(cfg, None, port=9999)[6] == "9999"
@@ -129,17 +129,17 @@ def test_launcher_passes_port_host_and_config_to_streamlit(tmp_path):
 def test_read_only_refuses_writes_even_without_the_page(tmp_path):
     from sqlalchemy import select
 
-    from dashboard import data
+    from dashboard import actions
     from monitor.errors import StoreError
     from monitor.store.schema import alerts
     from tests.conftest import make_config
 
     s = seed(tmp_path, n_per_feed=3)
     cfg = make_config(tmp_path, database={"url": s.url}, dashboard={"read_only": True})
-    for write in (lambda: data.acknowledge_alert(cfg, s.firing_alert_id, "x"),
-                  lambda: data.add_silence(cfg, "topic", "Earnings", 1, "", "x"),
-                  lambda: data.set_feed_enabled(cfg, 1, False),
-                  lambda: data.activate_model(cfg, "sentiment", "sentiment-v0")):
+    for write in (lambda: actions.acknowledge_alert(cfg, s.firing_alert_id, "x"),
+                  lambda: actions.add_silence(cfg, "topic", "Earnings", 1, "", "x"),
+                  lambda: actions.set_feed_enabled(cfg, 1, False),
+                  lambda: actions.activate_model(cfg, "sentiment", "sentiment-v0")):
         with pytest.raises(StoreError, match="read-only"):
             write()
     with s.engine.connect() as conn:

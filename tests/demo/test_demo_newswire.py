@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import feedparser
 import pytest
 
-from monitor.config import DEFAULT_TOPICS
+from monitor.config_sections import DEFAULT_TOPICS
 from monitor.demo.newswire import FEEDS, FEEDS_BY_SLUG, generate_items
 from monitor.demo.rss import render_rss
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from ingest_helpers import FeedServer, Reply, item, rss
 
-from monitor.config import FetchConfig
+from monitor.config_sections import FetchConfig
 from monitor.errors import FetchError
 from monitor.ingest.addresses import AddressPolicy, is_public_address
 from monitor.ingest.fetch import HttpFetcher, parse_retry_after

@@ -12,7 +12,8 @@ import trustme
 from ingest_helpers import FeedServer, Reply, item, rss, serving
 from proxy_helpers import ForwardProxy
 
-from monitor.config import FetchConfig, config_from_dict
+from monitor.config import config_from_dict
+from monitor.config_sections import FetchConfig
 from monitor.errors import ConfigError, FetchError
 from monitor.ingest.addresses import bypasses_proxy
 from monitor.ingest.fetch import HttpFetcher

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
-from monitor.config import DEFAULT_TOPICS
+from monitor.config_sections import DEFAULT_TOPICS
 from monitor.store.articles import insert_entries
 from monitor.store.feeds import add_feed, find_feed
 from monitor.types import SENTIMENT_LABELS, Entry, FeedSpec

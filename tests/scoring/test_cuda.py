@@ -14,7 +14,8 @@ from monitor.config import Config
 from monitor.scoring import registry
 from monitor.scoring.artifact import load_version
 from monitor.scoring.classifier import TorchClassifier, make_classifier
-from monitor.scoring.job import ModelCache, score_pending
+from monitor.scoring.job import score_pending
+from monitor.scoring.model_cache import ModelCache
 from monitor.scoring.shared import make_shared_pair
 from monitor.store.schema import scores
 from tests.conftest import NOW, make_config

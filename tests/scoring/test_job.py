@@ -12,7 +12,8 @@ from sqlalchemy.engine import Engine
 
 from monitor.config import Config
 from monitor.scoring import registry
-from monitor.scoring.job import ModelCache, score_pending
+from monitor.scoring.job import score_pending
+from monitor.scoring.model_cache import ModelCache
 from monitor.store.schema import articles, scores
 from tests.conftest import NOW, make_config
 from tests.scoring.helpers import MakeVersion, add_articles, hours_ago
@@ -84,7 +85,7 @@ def test_no_active_version_leaves_articles_waiting(engine: Engine, config: Confi
                                                    caplog: pytest.LogCaptureFixture) -> None:
     add_articles(engine, "a", hours_ago(1, 2))
     cache = ModelCache()
-    with caplog.at_level(logging.WARNING, logger="monitor.scoring.job"):
+    with caplog.at_level(logging.WARNING, logger="monitor.scoring.model_cache"):
         report = score_pending(engine, config, NOW, loader=cache)
         score_pending(engine, config, NOW, loader=cache)
     assert report.scored == 0 and set(report.errors) == {"sentiment", "topic"}
@@ -105,7 +106,7 @@ def test_corrupt_active_model_keeps_ingestion_running_until_a_good_one_is_activa
     weights.write_bytes(bytes(data))
     add_articles(engine, "a", hours_ago(1, 2, 3))
     cache = ModelCache()
-    with caplog.at_level(logging.ERROR, logger="monitor.scoring.job"):
+    with caplog.at_level(logging.ERROR, logger="monitor.scoring.model_cache"):
         first = score_pending(engine, config, NOW, loader=cache, tasks=("sentiment",))
         # Ingestion goes on meanwhile; the job keeps returning normally.
         assert add_articles(engine, "b", hours_ago(0.5, 0.2)) == 2

@@ -12,7 +12,8 @@ from monitor.scoring import registry
 from monitor.scoring.artifact import load_version, save_version
 from monitor.scoring.base_model import PACKAGED_SHA256, resolve_base_model
 from monitor.scoring.classifier import TorchClassifier
-from monitor.scoring.job import ModelCache, score_pending
+from monitor.scoring.job import score_pending
+from monitor.scoring.model_cache import ModelCache
 from monitor.store.schema import articles
 from monitor.types import SENTIMENT_LABELS
 from tests.conftest import NOW, make_config

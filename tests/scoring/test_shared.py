@@ -17,8 +17,9 @@ from monitor.scoring import registry
 from monitor.scoring.artifact import LoadedModel, load_version
 from monitor.scoring.classifier import TorchClassifier, make_classifier
 from monitor.scoring.encoder_match import shares_encoder, why_not_shared
-from monitor.scoring.job import ModelCache, score_pending
+from monitor.scoring.job import score_pending
 from monitor.scoring.lexical import Block, LexicalModel
+from monitor.scoring.model_cache import ModelCache
 from monitor.scoring.onnx_cache import ONNX_DIR, verified_copy
 from monitor.scoring.shared import (
     SharedEncoderPair,
@@ -205,7 +206,7 @@ def test_job_scores_both_tasks_with_one_pass(engine: Engine, config: Config,
     registry.register_version(engine, config, t, now=NOW)
     add_articles(engine, "a", hours_ago(1, 2, 3, 50, 0.5, 7))
     cache = ModelCache()
-    with caplog.at_level("INFO", logger="monitor.scoring.job"):
+    with caplog.at_level("INFO", logger="monitor.scoring.model_cache"):
         report = score_pending(engine, config, NOW, loader=cache)
     assert report.errors == {}
     assert {r.task: (r.scored, r.backend) for r in report.tasks} == {

@@ -6,7 +6,7 @@ import csv
 import random
 from collections import Counter
 
-from monitor.config import DEFAULT_TOPICS
+from monitor.config_sections import DEFAULT_TOPICS
 from monitor.text import model_input
 from monitor.types import SENTIMENT_LABELS
 from tests.conftest import shared_data

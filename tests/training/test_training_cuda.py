@@ -29,7 +29,7 @@ PARAMS = TrainParams(epochs=30, lr=5e-3, max_length=16, eval_fraction=0.25, pati
 
 
 def test_precision_on_cuda_is_bf16_autocast_without_a_scaler() -> None:
-    from training.loop import precision
+    from training.device import precision
 
     autocast, scaler = precision(torch.device("cuda"))
     assert torch.cuda.is_bf16_supported()  # every GPU this project targets (Ampere and later)

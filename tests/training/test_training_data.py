@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from training_helpers import sentiment_rows, write_csv
 
-from monitor.config import DEFAULT_TOPICS
+from monitor.config_sections import DEFAULT_TOPICS
 from monitor.errors import DataError
 from monitor.store.labels import list_labels, save_label
 from monitor.types import SENTIMENT_LABELS

@@ -18,7 +18,8 @@ from training_helpers import (
 )
 
 from monitor.cli import cli
-from monitor.config import DEFAULT_TOPICS, Config
+from monitor.config import Config
+from monitor.config_sections import DEFAULT_TOPICS
 from monitor.errors import DataError
 from monitor.scoring import registry
 from monitor.scoring.artifact import load_version

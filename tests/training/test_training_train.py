@@ -12,7 +12,8 @@ from click.testing import CliRunner
 from training_helpers import sentiment_rows, write_bootstrap_file, write_cli_config, write_csv
 
 from monitor.cli import cli
-from monitor.config import DEFAULT_TOPICS, Config
+from monitor.config import Config
+from monitor.config_sections import DEFAULT_TOPICS
 from monitor.errors import DataError, ModelError
 from monitor.scoring import registry
 from monitor.scoring.artifact import load_version
@@ -328,7 +329,7 @@ def test_weight_average_is_what_validation_reads_and_fit_keeps(tiny_base: Path,
                                                                monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import torch
 
-    import training.loop as loop_module
+    import training.optim as loop_module
     import training.train as train_module
     from monitor.scoring.base_model import load_base_for_classification, resolve_base_model
     from training.data import Example

@@ -6,7 +6,7 @@ import csv
 from collections.abc import Sequence
 from pathlib import Path
 
-from monitor.config import DEFAULT_TOPICS
+from monitor.config_sections import DEFAULT_TOPICS
 
 # Words of the tiny labelled sets; each sentiment has its own cue words so a tiny model can
 # learn them in a few epochs.

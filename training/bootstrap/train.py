@@ -30,7 +30,7 @@ class BootstrapResult:
 
 
 def _skip_reason(config: Config, engine: Engine, task: str, force: bool) -> str | None:
-    from monitor.config import DEFAULT_TOPICS
+    from monitor.config_sections import DEFAULT_TOPICS
     from monitor.scoring import registry
 
     active = registry.active_version(engine, task)
