@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import insert
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from streamlit.testing.v1 import AppTest
 
 from monitor.store import models
@@ -74,82 +74,114 @@ def _model_folder(base: Path, task: str, version: str, labels: list[str]) -> Pat
     return folder
 
 
-def seed(tmp_path: Path, *, n_per_feed: int = 40, read_only: bool = False,
-         password_env: str = "", with_models: bool = True) -> Seeded:
-    now = datetime.now(UTC).replace(microsecond=0)
-    db = tmp_path / "dash.db"
-    url = f"sqlite:///{db}"
+def _write_config(tmp_path: Path, url: str, read_only: bool, password_env: str) -> Path:
     cfg = tmp_path / "config.toml"
     cfg.write_text(
         f'[database]\nurl = "{url}"\n[model]\nregistry_dir = "{tmp_path / "models"}"\n'
         f'[fetch]\nallow_private_addresses = true\n'
         f'[dashboard]\nread_only = {str(read_only).lower()}\npassword_env = "{password_env}"\n'
         f'refresh_seconds = 300\n', encoding="utf-8")
-    engine = open_store(url)
+    return cfg
+
+
+def _seed_feeds(conn: Connection, now: datetime, n_per_feed: int) -> int:
+    """FEEDS with n_per_feed articles each (the first feed's first titles hostile; the third
+    feed failing); returns how many articles there are (ids 1 .. n)."""
     i = 0
+    for f, name in enumerate(FEEDS):
+        fid = add_feed(conn, FeedSpec(name, f"https://feeds.example.com/{f}.xml"), now)
+        if f == 2:
+            record_error(conn, fid, now=now, next_check_at=now + timedelta(minutes=5),
+                         error="connection refused", status=None)
+        else:
+            record_success(conn, fid, now=now, next_check_at=now + timedelta(minutes=15),
+                           status=200, etag=None, last_modified=None)
+        entries = []
+        for k in range(n_per_feed):
+            title = HOSTILE_TITLES[k] if f == 0 and k < len(HOSTILE_TITLES) \
+                else f"{name} headline {k} about {TOPICS[k % 3]}"
+            entries.append(_entry(i, title, now - timedelta(hours=k * 3 + f)))
+            i += 1
+        insert_entries(conn, fid, entries, now)
+    return i
+
+
+def _seed_scores(conn: Connection, n_articles: int, now: datetime) -> None:
+    """A sentiment and a topic prediction for every article."""
+    preds = []
+    for aid in range(1, n_articles + 1):
+        label, probs = _probs(aid)
+        preds.append(Prediction(aid, "sentiment", "sentiment-v1", label, probs))
+        topic = TOPICS[aid % 3]
+        preds.append(Prediction(aid, "topic", "topic-v1", topic,
+                                {topic: 0.5 + (aid % 4) * 0.1}))
+    save_predictions(conn, preds, now)
+
+
+def _seed_firing_alert(conn: Connection, now: datetime) -> int:
+    """A firing Earnings alert whose evidence holds a hostile headline and link."""
+    return conn.execute(insert(alerts).values(
+        rule="negative_burst", scope_kind="topic", scope_value="Earnings", state="firing",
+        started_at=now - timedelta(hours=1), fired_at=now - timedelta(minutes=50),
+        last_evaluated_at=now, statistic=6.0, window_count=30, window_negative=18.5,
+        expected=4.2, summary="Negative news about Earnings: 18.5 vs 4.2 expected",
+        evidence={"p_value": 1e-6, "window_minutes": 60, "preset": "medium",
+                  "thresholds": {"max_p_value": 1e-4, "min_count": 4, "min_ratio": 2},
+                  "baseline": {"hours": 168, "articles": 900, "negative": 120},
+                  "headlines": [
+                      {"article_id": 1, "title": HOSTILE_TITLES[0],
+                       "link": "javascript:alert(1)", "feed": "Wire One",
+                       "topic": "Earnings", "p_negative": 0.97,
+                       "published_at": now.isoformat()},
+                      {"article_id": 7, "title": "Profit warning at Example Corp",
+                       "feed": "Wire Two", "topic": "Earnings", "p_negative": 0.9,
+                       "link": "https://news.example.com/a/7",
+                       "published_at": now.isoformat()}]})).inserted_primary_key[0]
+
+
+def _seed_resolved_alert(conn: Connection, now: datetime) -> int:
+    return conn.execute(insert(alerts).values(
+        rule="negative_burst", scope_kind="feed", scope_value="Wire Two", state="resolved",
+        started_at=now - timedelta(days=2), fired_at=now - timedelta(days=2),
+        resolved_at=now - timedelta(days=1), last_evaluated_at=now, statistic=5.0,
+        window_count=12, window_negative=9.0, expected=2.0,
+        summary="Negative news from Wire Two", evidence={"ratio": 4.5})
+    ).inserted_primary_key[0]
+
+
+def _seed_models(conn: Connection, registry_dir: Path, now: datetime) -> None:
+    """Versions v0 and v1 of each task in the registry, v1 active."""
+    for task, labels in (("sentiment", ["negative", "neutral", "positive"]),
+                         ("topic", list(TOPICS))):
+        for n, v in enumerate((f"{task}-v0", f"{task}-v1")):
+            path = _model_folder(registry_dir, task, v, labels)
+            # v1 carries a kept lexical blend, as trained versions usually do.
+            card = {"lexical": {"kept": True, "weight": 0.45},
+                    "metrics_encoder": {"accuracy": 0.78, "macro_f1": 0.75}} if n else {}
+            models.insert_version(conn, version=v, task=task, path=str(path),
+                                  base_model="tiny", card=card,
+                                  metrics={"macro_f1": 0.7 + n / 10, "accuracy": 0.8},
+                                  created_at=now - timedelta(days=3 - n))
+        models.insert_activation(conn, task=task, version=f"{task}-v1",
+                                 activated_at=now - timedelta(days=1), reason="seed")
+
+
+def seed(tmp_path: Path, *, n_per_feed: int = 40, read_only: bool = False,
+         password_env: str = "", with_models: bool = True) -> Seeded:
+    """A dashboard database in tmp_path: feeds, scored articles, a firing and a resolved
+    alert, and (with_models) two versions per task; plus a config.toml pointing at it."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    url = f"sqlite:///{tmp_path / 'dash.db'}"
+    cfg = _write_config(tmp_path, url, read_only, password_env)
+    engine = open_store(url)
     with engine.begin() as conn:
-        for f, name in enumerate(FEEDS):
-            fid = add_feed(conn, FeedSpec(name, f"https://feeds.example.com/{f}.xml"), now)
-            if f == 2:
-                record_error(conn, fid, now=now, next_check_at=now + timedelta(minutes=5),
-                             error="connection refused", status=None)
-            else:
-                record_success(conn, fid, now=now, next_check_at=now + timedelta(minutes=15),
-                               status=200, etag=None, last_modified=None)
-            entries = []
-            for k in range(n_per_feed):
-                title = HOSTILE_TITLES[k] if f == 0 and k < len(HOSTILE_TITLES) \
-                    else f"{name} headline {k} about {TOPICS[k % 3]}"
-                entries.append(_entry(i, title, now - timedelta(hours=k * 3 + f)))
-                i += 1
-            insert_entries(conn, fid, entries, now)
-        preds = []
-        for aid in range(1, i + 1):
-            label, probs = _probs(aid)
-            preds.append(Prediction(aid, "sentiment", "sentiment-v1", label, probs))
-            topic = TOPICS[aid % 3]
-            preds.append(Prediction(aid, "topic", "topic-v1", topic,
-                                    {topic: 0.5 + (aid % 4) * 0.1}))
-        save_predictions(conn, preds, now)
-        firing = conn.execute(insert(alerts).values(
-            rule="negative_burst", scope_kind="topic", scope_value="Earnings", state="firing",
-            started_at=now - timedelta(hours=1), fired_at=now - timedelta(minutes=50),
-            last_evaluated_at=now, statistic=6.0, window_count=30, window_negative=18.5,
-            expected=4.2, summary="Negative news about Earnings: 18.5 vs 4.2 expected",
-            evidence={"p_value": 1e-6, "window_minutes": 60, "preset": "medium",
-                      "thresholds": {"max_p_value": 1e-4, "min_count": 4, "min_ratio": 2},
-                      "baseline": {"hours": 168, "articles": 900, "negative": 120},
-                      "headlines": [
-                          {"article_id": 1, "title": HOSTILE_TITLES[0],
-                           "link": "javascript:alert(1)", "feed": "Wire One",
-                           "topic": "Earnings", "p_negative": 0.97,
-                           "published_at": now.isoformat()},
-                          {"article_id": 7, "title": "Profit warning at Example Corp",
-                           "feed": "Wire Two", "topic": "Earnings", "p_negative": 0.9,
-                           "link": "https://news.example.com/a/7",
-                           "published_at": now.isoformat()}]})).inserted_primary_key[0]
-        resolved = conn.execute(insert(alerts).values(
-            rule="negative_burst", scope_kind="feed", scope_value="Wire Two", state="resolved",
-            started_at=now - timedelta(days=2), fired_at=now - timedelta(days=2),
-            resolved_at=now - timedelta(days=1), last_evaluated_at=now, statistic=5.0,
-            window_count=12, window_negative=9.0, expected=2.0,
-            summary="Negative news from Wire Two", evidence={"ratio": 4.5})
-        ).inserted_primary_key[0]
+        n_articles = _seed_feeds(conn, now, n_per_feed)
+        _seed_scores(conn, n_articles, now)
+        firing = _seed_firing_alert(conn, now)
+        resolved = _seed_resolved_alert(conn, now)
         if with_models:
-            for task, labels in (("sentiment", ["negative", "neutral", "positive"]),
-                                 ("topic", list(TOPICS))):
-                for n, v in enumerate((f"{task}-v0", f"{task}-v1")):
-                    path = _model_folder(tmp_path / "models", task, v, labels)
-                    # v1 carries a kept lexical blend, as trained versions usually do.
-                    card = {"lexical": {"kept": True, "weight": 0.45},
-                            "metrics_encoder": {"accuracy": 0.78, "macro_f1": 0.75}} if n else {}
-                    models.insert_version(conn, version=v, task=task, path=str(path),
-                                          base_model="tiny", card=card,
-                                          metrics={"macro_f1": 0.7 + n / 10, "accuracy": 0.8},
-                                          created_at=now - timedelta(days=3 - n))
-                models.insert_activation(conn, task=task, version=f"{task}-v1",
-                                         activated_at=now - timedelta(days=1), reason="seed")
-    return Seeded(cfg, url, engine, now, int(firing), int(resolved), i)
+            _seed_models(conn, tmp_path / "models", now)
+    return Seeded(cfg, url, engine, now, int(firing), int(resolved), n_articles)
 
 
 @pytest.fixture

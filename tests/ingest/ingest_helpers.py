@@ -1,4 +1,5 @@
-"""Helpers for the ingestion tests: a scripted HTTP server on 127.0.0.1 and feed builders."""
+"""Helpers for the ingestion tests: a scripted HTTP server on 127.0.0.1, feed builders, and
+the poll tests' store setup and read-back."""
 
 from __future__ import annotations
 
@@ -9,8 +10,20 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import escape
+
+from sqlalchemy.engine import Engine
+
+from monitor.config import Config
+from monitor.ingest.parse import parse_feed
+from monitor.store.articles import count_articles, insert_entries
+from monitor.store.feeds import find_feed, sync_config_feeds
+from monitor.types import FeedState, PollOutcome
+from tests.conftest import NOW, make_config
 
 
 @dataclass
@@ -69,64 +82,84 @@ class FeedServer:
         route = self.routes.get(path)
         return route(headers) if callable(route) else route
 
+    @contextmanager
+    def answering(self) -> Iterator[None]:
+        """Counts one request in flight (and the most at once) while it is answered."""
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    def sent_body(self, path: str) -> None:
+        with self._lock:
+            self.bodies_sent[path] += 1
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Answers GETs from feed_server's routes; _make_handler binds it to one FeedServer."""
+
+    protocol_version = "HTTP/1.1"
+    feed_server: FeedServer
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        path = self.path.split("?", 1)[0]
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        reply = self.feed_server.record(path, headers)
+        if reply is None:
+            reply = Reply(status=404, body=b"not found", content_type="text/plain")
+        with self.feed_server.answering():
+            self._answer(reply, headers, path)
+
+    def _answer(self, reply: Reply, headers: dict[str, str], path: str) -> None:
+        if reply.delay:
+            time.sleep(reply.delay)
+        if _not_modified(reply, headers):
+            self._send_not_modified(reply)
+            return
+        self._send_headers(reply)
+        if reply.status == 200:
+            self.feed_server.sent_body(path)
+        try:
+            self.wfile.write(reply.body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client stopped reading (size cap): expected
+
+    def _send_not_modified(self, reply: Reply) -> None:
+        self.send_response(304)
+        self.send_header("Content-Length", "0")
+        self._validators(reply)
+        self.end_headers()
+
+    def _send_headers(self, reply: Reply) -> None:
+        self.send_response(reply.status)
+        self.send_header("Content-Type", reply.content_type)
+        for key, value in reply.headers.items():
+            self.send_header(key, value)
+        self._validators(reply)
+        if reply.send_length:
+            self.send_header("Content-Length", str(len(reply.body)))
+        else:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.end_headers()
+
+    def _validators(self, reply: Reply) -> None:
+        if reply.etag:
+            self.send_header("ETag", reply.etag)
+        if reply.last_modified:
+            self.send_header("Last-Modified", reply.last_modified)
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass  # keep test output clean
+
 
 def _make_handler(server: FeedServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-            path = self.path.split("?", 1)[0]
-            headers = {k.lower(): v for k, v in self.headers.items()}
-            reply = server.record(path, headers)
-            if reply is None:
-                reply = Reply(status=404, body=b"not found", content_type="text/plain")
-            with server._lock:
-                server.in_flight += 1
-                server.max_in_flight = max(server.max_in_flight, server.in_flight)
-            try:
-                self._answer(reply, headers, path)
-            finally:
-                with server._lock:
-                    server.in_flight -= 1
-
-        def _answer(self, reply: Reply, headers: dict[str, str], path: str) -> None:
-            if reply.delay:
-                time.sleep(reply.delay)
-            if _not_modified(reply, headers):
-                self.send_response(304)
-                self.send_header("Content-Length", "0")
-                self._validators(reply)
-                self.end_headers()
-                return
-            self.send_response(reply.status)
-            self.send_header("Content-Type", reply.content_type)
-            for key, value in reply.headers.items():
-                self.send_header(key, value)
-            self._validators(reply)
-            if reply.send_length:
-                self.send_header("Content-Length", str(len(reply.body)))
-            else:
-                self.send_header("Connection", "close")
-                self.close_connection = True
-            self.end_headers()
-            if reply.status == 200:
-                with server._lock:
-                    server.bodies_sent[path] += 1
-            try:
-                self.wfile.write(reply.body)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the client stopped reading (size cap): expected
-
-        def _validators(self, reply: Reply) -> None:
-            if reply.etag:
-                self.send_header("ETag", reply.etag)
-            if reply.last_modified:
-                self.send_header("Last-Modified", reply.last_modified)
-
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-            pass  # keep test output clean
-
-    return Handler
+    """A handler class answering from this server's routes."""
+    return type("Handler", (_Handler,), {"feed_server": server})
 
 
 def _not_modified(reply: Reply, headers: dict[str, str]) -> bool:
@@ -170,3 +203,47 @@ def serving(server: FeedServer) -> Iterator[FeedServer]:
     finally:
         server.httpd.shutdown()
         server.httpd.server_close()
+
+
+# --- the poll tests: feeds synced into a real store, and their state read back ---
+
+FAST = {"connect_timeout": 0.5, "read_timeout": 0.5, "allow_private_addresses": True,
+        "backoff_base_seconds": 60.0, "backoff_max_seconds": 3600.0, "jitter": 0.0,
+        "max_body_bytes": 4096}
+HEALTHY_DOC = rss(item(1), item(2), title="Healthy")
+HTML_PAGE = (b"<!DOCTYPE html><html><head><title>Markets | Example</title></head>"
+             b"<body><h1>Markets</h1><p>Read our latest news.</p></body></html>")
+
+
+def setup(engine: Engine, tmp_path: Path, feeds: dict[str, str], **fetch: Any) -> Config:
+    """A config with these feeds (name -> URL), synced into the store at NOW."""
+    specs = [{"name": n, "url": u, "poll_minutes": 15} for n, u in feeds.items()]
+    config = make_config(tmp_path, fetch={**FAST, **fetch}, feeds=specs)
+    with engine.begin() as conn:
+        sync_config_feeds(conn, [f.spec() for f in config.feeds], NOW)
+    return config
+
+
+def state(engine: Engine, name: str) -> FeedState:
+    with engine.connect() as conn:
+        feed = find_feed(conn, name)
+    assert feed is not None
+    return feed
+
+
+def stored(engine: Engine, name: str) -> int:
+    with engine.connect() as conn:
+        return count_articles(conn, state(engine, name).id)
+
+
+def by_name(outcomes: list[PollOutcome]) -> dict[str, PollOutcome]:
+    return {o.feed_name: o for o in outcomes}
+
+
+def preload(engine: Engine, name: str) -> None:
+    """Articles already stored for a feed before its fault: they must survive it."""
+    entries = parse_feed(rss(item(901), item(902)), url="http://example.com/", headers={},
+                         fetched_at=NOW - timedelta(hours=1),
+                         future_tolerance=timedelta(minutes=10)).entries
+    with engine.begin() as conn:
+        insert_entries(conn, state(engine, name).id, entries, NOW - timedelta(hours=1))

@@ -13,6 +13,7 @@ import pytest
 from ingest_helpers import FeedServer, Reply
 from sqlalchemy.engine import Engine
 
+from monitor.config import Config
 from monitor.ingest.poll import poll_feeds
 from monitor.store.articles import count_articles, list_articles
 from monitor.store.feeds import find_feed, sync_config_feeds
@@ -44,8 +45,11 @@ def _feedparser_view(path: Path, url: str) -> list[feedparser.FeedParserDict]:
     return list(data.entries)
 
 
-def test_real_feeds_are_stored_once_and_conditional_get_stores_and_parses_nothing(
-        engine: Engine, tmp_path: Path, feed_server: FeedServer) -> None:
+def _real_feeds_served_and_synced(
+        engine: Engine, tmp_path: Path, feed_server: FeedServer,
+) -> tuple[list[Path], dict[str, str], Config]:
+    """The captured feed files (at least 5), served without validators, each a feed of a
+    config synced into the store at NOW: (files, name -> URL, config)."""
     files = sorted(shared_data("feeds").glob("*.xml"))
     assert len(files) >= 5
     urls = _serve(feed_server, files, validators=False)
@@ -54,7 +58,12 @@ def test_real_feeds_are_stored_once_and_conditional_get_stores_and_parses_nothin
                          feeds=[{"name": n, "url": u} for n, u in urls.items()])
     with engine.begin() as conn:
         sync_config_feeds(conn, [f.spec() for f in config.feeds], NOW)
+    return files, urls, config
 
+
+def test_real_feeds_are_stored_once_and_conditional_get_stores_and_parses_nothing(
+        engine: Engine, tmp_path: Path, feed_server: FeedServer) -> None:
+    files, urls, config = _real_feeds_served_and_synced(engine, tmp_path, feed_server)
     first = poll_feeds(engine, config, NOW)
     assert {o.status for o in first} <= {"new", "unchanged"}, [o.error for o in first]
 

@@ -1,4 +1,5 @@
-"""Helpers for scoring tests: tiny random BERT models (no downloads) and ingested articles."""
+"""Helpers for scoring tests: tiny random BERT models (no downloads), ingested articles, and the
+shared-encoder tests' texts, config and comparisons."""
 
 from __future__ import annotations
 
@@ -9,11 +10,14 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
+from monitor.config import Config
 from monitor.config_sections import DEFAULT_TOPICS
+from monitor.scoring.artifact import load_version
+from monitor.scoring.shared import SharedEncoderPair, make_shared_pair
 from monitor.store.articles import insert_entries
 from monitor.store.feeds import add_feed, find_feed
 from monitor.types import SENTIMENT_LABELS, Entry, FeedSpec
-from tests.conftest import NOW
+from tests.conftest import NOW, make_config
 
 WORDS = ("the a of to in on for and with by shares stock stocks market markets rose fell "
          "jumps slumps profit loss earnings beat miss bank banks fed rates cut hike oil gold "
@@ -90,3 +94,28 @@ def add_articles(engine: Engine, prefix: str, published: Sequence[datetime],
 
 def hours_ago(*hours: float, now: datetime = NOW) -> list[datetime]:
     return [now - timedelta(hours=h) for h in hours]
+
+
+# --- the shared-encoder tests ---
+
+TEXTS = [*HEADLINES, "", "gold", HEADLINES[4] * 3]
+
+
+def cpu_config(tmp_path: Path, registry_dir: Path, **model: object) -> Config:
+    """The scoring tests' CPU config (fp32, batches of 4) with these [model] settings on top."""
+    return make_config(tmp_path, model={"registry_dir": str(registry_dir), "device": "cpu",
+                                        "cpu_int8": False, "batch_size": 4,
+                                        "rescore_window_hours": 24, **model})
+
+
+def shared_pair(folders: tuple[Path, Path], config: Config) -> SharedEncoderPair:
+    """The shared pair over two saved versions; fails the test when they do not share."""
+    pair = make_shared_pair([load_version(f) for f in folders], config)
+    assert pair is not None
+    return pair
+
+
+def max_diff(a: list[dict[str, float]], b: list[dict[str, float]]) -> float:
+    """The largest probability difference; the label orders must match first."""
+    assert [list(x) for x in a] == [list(y) for y in b]
+    return max(abs(x[k] - y[k]) for x, y in zip(a, b, strict=True) for k in x)

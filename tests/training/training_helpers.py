@@ -1,4 +1,5 @@
-"""Helpers for the training tests: small labelled rows and files, the tiny model's vocabulary."""
+"""Helpers for the training tests: small labelled rows and files, the tiny model's vocabulary,
+fast training settings."""
 
 from __future__ import annotations
 
@@ -7,6 +8,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from monitor.config_sections import DEFAULT_TOPICS
+from training.train import TrainParams
+
+# Training settings that fit the tiny model on the tiny sets in seconds.
+FAST = TrainParams(epochs=3, lr=5e-3, batch_size=8, max_length=16, eval_fraction=0.25,
+                   patience=3, min_per_class=4)
 
 # Words of the tiny labelled sets; each sentiment has its own cue words so a tiny model can
 # learn them in a few epochs.
