@@ -36,7 +36,7 @@ def data_options(f: Any) -> Any:
                      help="Raw label -> task label, e.g. '0=negative,1=positive,2=neutral', "
                           "or a JSON file of that mapping."),
         click.option("--skip-invalid", is_flag=True,
-                     help="Drop rows that fail validation (empty text, unknown label, "
+                     help="Drop rows that fail validation (empty text or label, unknown label, "
                           "conflicting duplicates) with a warning instead of stopping."),
     )
     for option in reversed(options):

@@ -99,6 +99,10 @@ def validate_rows(rows: Iterable[RawRow], resolver: LabelResolver, *,
         if not text:
             problems.append(f"{where}: empty text")
             continue
+        if not row.label.strip():
+            problems.append(f"{where}: empty label; give this row one of the task's labels "
+                            "or remove it")
+            continue
         label = resolver.resolve(row.label)
         if label is None:
             problems.append(f"{where}: unknown label {row.label.strip()!r}; {resolver.hint()}")

@@ -95,6 +95,12 @@ def test_empty_text_names_file_and_line(tmp_path: Path) -> None:
         load([f])
 
 
+def test_empty_label_names_file_and_line(tmp_path: Path) -> None:
+    f = write_csv(tmp_path / "e.csv", [("fine", "neutral"), ("shares slump", "  ")])
+    with pytest.raises(DataError, match=r"e\.csv line 3: empty label; give this row"):
+        load([f])
+
+
 def test_conflicting_duplicates_name_both_places(tmp_path: Path) -> None:
     a = write_csv(tmp_path / "a.csv", [("Rates  rise", "negative")])
     b = write_csv(tmp_path / "b.csv", [("other", "neutral"), ("Rates rise", "positive")])
