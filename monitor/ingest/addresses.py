@@ -16,6 +16,7 @@ network behind it.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
 import ssl
@@ -137,6 +138,7 @@ def bypasses_proxy(host: str, no_proxy: typing.Sequence[str]) -> bool:
     return any(address in network for network in map(_network, no_proxy) if network)
 
 
+@functools.lru_cache(maxsize=256)  # no_proxy entries repeat on every request to an IP literal
 def _network(entry: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
     """entry as an IP network (an address is a network of one), None for a host name."""
     try:

@@ -6,7 +6,7 @@ import socket
 from collections.abc import Iterator
 
 import pytest
-from ingest_helpers import FeedServer, serving
+from feed_server import FeedServer, serving
 
 
 @pytest.fixture

@@ -8,7 +8,8 @@ from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
-from ingest_helpers import FeedServer, Reply, item, rss
+from feed_server import FeedServer, Reply
+from ingest_helpers import item, rss
 
 from monitor.config_sections import FetchConfig
 from monitor.errors import FetchError

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import feedparser
 import pytest
-from ingest_helpers import FeedServer, Reply
+from feed_server import FeedServer, Reply
 from sqlalchemy.engine import Engine
 
 from monitor.config import Config

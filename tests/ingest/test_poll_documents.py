@@ -9,17 +9,8 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from ingest_helpers import (
-    HEALTHY_DOC,
-    FeedServer,
-    Reply,
-    by_name,
-    item,
-    rss,
-    setup,
-    state,
-    stored,
-)
+from feed_server import FeedServer, Reply
+from ingest_helpers import HEALTHY_DOC, by_name, item, rss, setup, state, stored
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 

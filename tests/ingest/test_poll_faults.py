@@ -16,19 +16,8 @@ from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
-from ingest_helpers import (
-    HEALTHY_DOC,
-    HTML_PAGE,
-    FeedServer,
-    Reply,
-    by_name,
-    item,
-    preload,
-    rss,
-    setup,
-    state,
-    stored,
-)
+from feed_server import FeedServer, Reply
+from ingest_helpers import HEALTHY_DOC, HTML_PAGE, by_name, item, preload, rss, setup, state, stored
 from sqlalchemy.engine import Engine
 
 from monitor.ingest.poll import poll_feeds

@@ -11,18 +11,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from ingest_helpers import (
-    FAST,
-    HEALTHY_DOC,
-    HTML_PAGE,
-    FeedServer,
-    Reply,
-    by_name,
-    item,
-    rss,
-    setup,
-    state,
-)
+from feed_server import FeedServer, Reply
+from ingest_helpers import FAST, HEALTHY_DOC, HTML_PAGE, by_name, item, rss, setup, state
 from sqlalchemy.engine import Engine
 
 from monitor.config import Config

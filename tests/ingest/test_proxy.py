@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 import trustme
-from ingest_helpers import FeedServer, Reply, item, rss, serving
+from feed_server import FeedServer, Reply, serving
+from ingest_helpers import item, rss
 from proxy_helpers import ForwardProxy
 
 from monitor.config import config_from_dict
