@@ -83,6 +83,10 @@ def _add_data_mix_options(ap: argparse.ArgumentParser) -> None:
 def _add_recipe_options(ap: argparse.ArgumentParser) -> None:
     """Changes to the training recipe (schedule, loss, regularisation, weight average)."""
     ap.add_argument("--schedule", choices=("linear", "cosine"), default=None)
+    ap.add_argument("--warmup-ratio", type=float, default=None,
+                    help="share of the steps spent warming the learning rate up (default 0.1)")
+    ap.add_argument("--weight-decay", type=float, default=None,
+                    help="AdamW weight decay (default 0.01)")
     ap.add_argument("--train-embeddings", action="store_true",
                     help="fine-tune the word-embedding matrix too (frozen by default)")
     ap.add_argument("--no-class-weights", action="store_true",
@@ -123,6 +127,8 @@ def _recipe(args: argparse.Namespace) -> TrainParams:
                                    "max_length": args.max_length,
                                    "patience": args.patience,
                                    "schedule": args.schedule,
+                                   "warmup_ratio": args.warmup_ratio,
+                                   "weight_decay": args.weight_decay,
                                    "label_smoothing": args.label_smoothing,
                                    "layer_decay": args.layer_decay,
                                    "rdrop": args.rdrop, "ema_epochs": args.ema,

@@ -219,6 +219,12 @@ def check_params(params: TrainParams) -> None:
     if params.rdrop < 0:
         raise DataError("R-Drop weight (TrainParams.rdrop; the accuracy benchmark's --rdrop) "
                         f"must be 0 (off) or positive, got {params.rdrop}")
+    if not 0 <= params.warmup_ratio < 1:
+        raise DataError("warm-up ratio (TrainParams.warmup_ratio; the accuracy benchmark's "
+                        f"--warmup-ratio) must be in [0, 1), got {params.warmup_ratio}")
+    if params.weight_decay < 0:
+        raise DataError("weight decay (TrainParams.weight_decay; the accuracy benchmark's "
+                        f"--weight-decay) must be 0 or positive, got {params.weight_decay}")
 
 
 def build_card(data: LabelledData, base: BaseModelSpec, params: TrainParams, fit_result: FitResult,

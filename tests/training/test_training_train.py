@@ -85,6 +85,12 @@ def test_too_few_examples_and_bad_params_are_refused(config: Config, engine,
     with pytest.raises(DataError, match=r"layer decay .* must be in \(0, 1\]"):
         train_version(config, engine, ok, replace(FAST, layer_decay=0.0), now=NOW,
                       progress=False)
+    with pytest.raises(DataError, match=r"warm-up ratio .* must be in \[0, 1\), got 1.0"):
+        train_version(config, engine, ok, replace(FAST, warmup_ratio=1.0), now=NOW,
+                      progress=False)
+    with pytest.raises(DataError, match="weight decay .* must be 0 or positive, got -0.1"):
+        train_version(config, engine, ok, replace(FAST, weight_decay=-0.1), now=NOW,
+                      progress=False)
     with pytest.raises(ModelError, match="not a folder"):
         train_version(config, engine, ok, FAST, now=NOW, base_model="./no/such/dir",
                       progress=False)
