@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from training_helpers import (
     write_cli_config,
     write_csv,
 )
+from training_helpers import FAST as HELPER_FAST
 
 from monitor.cli import cli
 from monitor.config import Config
@@ -29,10 +31,8 @@ from training.data import Example, LabelledData, load_labelled
 from training.evaluate import predict_proba
 from training.joint import joint_split, make_heads, merge_rows, split_model, train_joint_versions
 from training.loop import IGNORE, Head
-from training.train import TrainParams
 
-FAST = TrainParams(epochs=2, lr=5e-3, batch_size=8, max_length=16, eval_fraction=0.25,
-                   patience=3, min_per_class=2)
+FAST = replace(HELPER_FAST, epochs=2, min_per_class=2)
 TOPICS = DEFAULT_TOPICS[:4]
 
 

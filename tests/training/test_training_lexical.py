@@ -4,11 +4,13 @@ loaded, blended wherever the version scores."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from training_helpers import FAST as HELPER_FAST
 from training_helpers import sentiment_rows, write_cli_config, write_csv
 
 from monitor.cli import cli
@@ -21,10 +23,9 @@ from monitor.types import SENTIMENT_LABELS
 from tests.conftest import NOW, make_config
 from training.data import Example, load_labelled, stratified_split
 from training.lexical import BLOCKS, C, fit_lexical
-from training.train import TrainParams, train_version
+from training.train import train_version
 
-FAST = TrainParams(epochs=2, lr=5e-3, batch_size=8, max_length=16, eval_fraction=0.25,
-                   patience=3, min_per_class=4)
+FAST = replace(HELPER_FAST, epochs=2)
 
 
 def _examples(per_class: int = 12) -> list[Example]:
@@ -126,8 +127,6 @@ def test_train_saves_the_lexical_model_and_every_scorer_blends_it(
 
 def test_without_lexical_the_version_is_the_encoder_alone(config: Config, engine,
                                                           tmp_path: Path) -> None:
-    from dataclasses import replace
-
     data = load_labelled([write_csv(tmp_path / "t.csv", sentiment_rows(12))], "sentiment",
                          SENTIMENT_LABELS)
     out = train_version(config, engine, data, replace(FAST, lexical=False), now=NOW,
@@ -176,8 +175,6 @@ def test_lexical_files_that_disagree_with_the_model_are_refused(config: Config, 
 
 def test_save_refuses_a_lexical_model_for_other_labels(config: Config, engine,
                                                       tmp_path: Path) -> None:
-    from dataclasses import replace
-
     loaded = load_version(_saved_with_lexical(config, engine, tmp_path))
     assert loaded.lexical is not None
     other = replace(loaded.lexical, labels=("negative", "positive", "neutral"))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from training_helpers import COMPANIES, CUES, sentiment_rows, write_cli_config, write_csv
+from training_helpers import COMPANIES, CUES, FAST, sentiment_rows, write_cli_config, write_csv
 
 from monitor.cli import cli
 from monitor.config import Config
@@ -29,10 +29,7 @@ from training.pseudo import (
     train_self_trained,
 )
 from training.readers import read_rows
-from training.train import TrainParams, fit
-
-FAST = TrainParams(epochs=3, lr=5e-3, batch_size=8, max_length=16, eval_fraction=0.25,
-                   patience=3, min_per_class=4)
+from training.train import fit
 
 
 def _unlabelled_rows() -> list[tuple[str, ...]]:

@@ -3,10 +3,12 @@ trains, saves, loads and scores on every CPU path, as a hub encoder would."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
+from training_helpers import FAST as HELPER_FAST
 from training_helpers import sentiment_rows, write_csv
 
 from monitor.config import Config
@@ -15,11 +17,10 @@ from monitor.scoring.classifier import make_classifier
 from monitor.types import SENTIMENT_LABELS
 from tests.conftest import NOW, make_config
 from training.data import load_labelled
-from training.train import TrainParams, train_version
+from training.train import train_version
 
 # No lexical blend: the encoder paths themselves are compared.
-FAST = TrainParams(epochs=3, lr=5e-3, batch_size=8, max_length=16, eval_fraction=0.25,
-                   patience=3, min_per_class=4, lexical=False)
+FAST = replace(HELPER_FAST, lexical=False)
 
 
 @pytest.fixture(scope="module")

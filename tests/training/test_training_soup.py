@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from training_helpers import sentiment_rows, write_cli_config, write_csv
+from training_helpers import FAST, sentiment_rows, write_cli_config, write_csv
 
 from monitor.cli import cli
 from monitor.config import Config
@@ -20,10 +20,6 @@ from tests.conftest import NOW
 from training.data import load_labelled, stratified_split
 from training.evaluate import evaluate_examples
 from training.soup import FAILED_SOUP_MARGIN, average_weights, make_soup, train_soup
-from training.train import TrainParams
-
-FAST = TrainParams(epochs=3, lr=5e-3, batch_size=8, max_length=16, eval_fraction=0.25,
-                   patience=3, min_per_class=4)
 
 
 def test_average_weights_is_the_elementwise_mean() -> None:
